@@ -1,0 +1,53 @@
+# fmcore: two commands from a fresh clone on Debian as root:
+#   make demo   install what is missing, build bin/fmcore, run the demo pipeline
+#   make test   install what is missing, run the whole test suite
+SHELL := /bin/bash
+GO ?= go
+APT_PKGS := libhdf5-dev ffmpeg libopenblas-dev pkg-config
+BIN := bin/fmcore
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/fmcore/fmcore/internal/buildinfo.Version=$(VERSION)
+DEMO_DIR ?= demo
+
+.PHONY: all deps build test test-short lint demo bench clean
+
+all: build
+
+# deps installs the system packages and Go modules fmcore needs; it is idempotent and
+# silent when everything is present.
+deps:
+	@missing=""; for p in $(APT_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages:$$missing"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+	@$(GO) mod download
+
+build: deps
+	@$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/fmcore
+
+lint: deps
+	@out=$$(gofmt -l cmd internal model data); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@$(GO) vet ./...
+
+test: lint
+	$(GO) test -timeout 20m ./...
+
+test-short: deps
+	$(GO) test -short ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./internal/kernels/ ./data/video/
+
+demo: build
+	./$(BIN) version
+	./$(BIN) simulate --preset demo --out $(DEMO_DIR)/data --force
+	./$(BIN) data validate $(DEMO_DIR)/data
+	./$(BIN) data inspect $(DEMO_DIR)/data/mouse01.h5
+
+clean:
+	rm -rf bin $(DEMO_DIR)

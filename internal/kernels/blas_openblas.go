@@ -1,0 +1,36 @@
+//go:build !purego
+
+package kernels
+
+// #cgo LDFLAGS: -lopenblas
+// void openblas_set_num_threads(int num_threads);
+// int openblas_get_num_threads(void);
+import "C"
+
+import "gonum.org/v1/netlib/blas/netlib"
+
+// blasImpl is the BLAS behind sgemm: OpenBLAS through gonum's cgo netlib binding.
+type blasImpl = netlib.Implementation
+
+// BLASName names the BLAS this build links: "openblas" by default, "gonum" under the purego
+// build tag. Benchmarks and logs report it.
+const BLASName = "openblas"
+
+// SetBLASThreads sets the number of threads OpenBLAS uses inside one sgemm call, for the whole
+// process (like the OPENBLAS_NUM_THREADS environment variable, which sets the start value). It is
+// process configuration, not kernel state: call it once from main, before any kernel runs.
+//
+// The kernels already fan out over batch, groups and column blocks (NewWorkspace), and run one
+// sgemm per worker at a time. OpenBLAS serialises concurrent multi-threaded calls, so with both
+// levels of threading the workers queue behind each other; measured on 2 cores, one OpenBLAS
+// thread per call with the kernels' own fan-out was fastest (see doc.go). Under the purego tag
+// it does nothing: gonum's BLAS shares the Go scheduler with the fan-out.
+func SetBLASThreads(n int) {
+	C.openblas_set_num_threads(C.int(max(1, n)))
+}
+
+// BLASThreads reports the number of threads OpenBLAS uses inside one sgemm call (1 under the
+// purego build tag).
+func BLASThreads() int {
+	return int(C.openblas_get_num_threads())
+}

@@ -1,0 +1,282 @@
+package mouse
+
+import (
+	"fmt"
+	"math"
+	"math/cmplx"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+)
+
+// normTau is the time constant of the normalisation pool's low-pass, seconds: contrast
+// adaptation that makes onsets transient (Heeger 1992, Carandini & Heeger 2012).
+const normTau = 0.1
+
+// Respond computes the mouse's responses to a clip: the shared features of its frames
+// and one trial of gap-free behaviour. It returns two [T, U] row-major arrays:
+//
+//   - rate, the noise-free response: the expected value of observed, i.e. the unit's
+//     rate after the behaviour gain, passed through its calcium kernel. It is what an
+//     ideal predictor would output, so CC_max and CC_norm against it are meaningful.
+//   - observed, one noisy trial: Poisson counts of κ·rate per frame (before the calcium
+//     kernel), passed through the same kernel and divided by κ. It is non-negative.
+//
+// Every temporal filter starts in the steady state of the clip's first frame, as if that
+// frame had been shown forever. rng draws only the noise; the work is spread over
+// GOMAXPROCS goroutines by unit and the result does not depend on their number.
+func (m *Mouse) Respond(feat *Features, beh Behavior, rng *rand.Rand) (rate, observed []float32, err error) {
+	if feat == nil || feat.bank != m.bank {
+		return nil, nil, fmt.Errorf("mouse %s respond: features from another bank: %w", m.spec.ID, ErrInput)
+	}
+	T := feat.t
+	if err := beh.check(T); err != nil {
+		return nil, nil, fmt.Errorf("mouse %s respond: %w", m.spec.ID, err)
+	}
+	U := len(m.units)
+	rate = make([]float32, T*U)
+	observed = make([]float32, T*U)
+	seed := rng.Uint64()
+	in := m.newInputs(feat, beh)
+	m.forUnits(T, func(lo, hi int, buf []float64) {
+		pcg := rand.NewPCG(0, 0)
+		noise := rand.New(pcg)
+		for i := lo; i < hi; i++ {
+			u := &m.units[i]
+			m.series(u, feat, in, buf)
+			pcg.Seed(seed, uint64(i))
+			a := u.aCa
+			var truth, obs float64
+			for t := range T {
+				r := in.gain(u, t) * (u.gain*buf[t] + u.base)
+				n := poisson(noise, u.kappa*r) / u.kappa
+				if t == 0 {
+					truth, obs = r, r
+				}
+				truth = a*truth + (1-a)*r
+				obs = a*obs + (1-a)*n
+				rate[t*U+i] = float32(truth)
+				observed[t*U+i] = float32(obs)
+			}
+		}
+	})
+	return rate, observed, nil
+}
+
+// inputs are the per-frame quantities shared by all units of one Respond call.
+type inputs struct {
+	ex, ey  []float64    // [T] eye shift in pixels (image axes)
+	eyePh   []complex128 // [T, scales, orientations] exp(−i·k·shift)
+	run     []float64    // [T] running drive v/(v+runHalf)
+	pupil   []float64    // [T] tanh((pupil − rest)/scale)
+	nS, nO  int
+	runHalf float64
+}
+
+// newInputs prepares the shared per-frame inputs of one call.
+func (m *Mouse) newInputs(feat *Features, beh Behavior) *inputs {
+	b := m.bank
+	T := feat.t
+	in := &inputs{
+		ex: make([]float64, T), ey: make([]float64, T),
+		run: make([]float64, T), pupil: make([]float64, T),
+		nS: len(b.scales), nO: b.spec.Orientations,
+	}
+	in.eyePh = make([]complex128, T*in.nS*in.nO)
+	for t := range T {
+		in.ex[t] = float64(beh.Eye[2*t]) / b.spec.DegPerPixel
+		in.ey[t] = -float64(beh.Eye[2*t+1]) / b.spec.DegPerPixel
+		for s := range b.scales {
+			for o, kv := range b.scales[s].kvec {
+				in.eyePh[(t*in.nS+s)*in.nO+o] = cmplxExpI(-(kv[0]*in.ex[t] + kv[1]*in.ey[t]))
+			}
+		}
+		v := math.Max(0, float64(beh.Running[t]))
+		in.run[t] = v / (v + runHalf)
+		in.pupil[t] = math.Tanh((float64(beh.Pupil[t]) - m.beh.pupilRest) / pupilScale)
+	}
+	return in
+}
+
+// gain returns unit u's behaviour gain at frame t.
+func (in *inputs) gain(u *unit, t int) float64 {
+	return math.Exp(u.betaRun*in.run[t] + u.betaPupil*in.pupil[t])
+}
+
+// forUnits runs fn over contiguous ranges of units on GOMAXPROCS goroutines, each with
+// its own [T] scratch buffer.
+func (m *Mouse) forUnits(T int, fn func(lo, hi int, buf []float64)) {
+	U := len(m.units)
+	workers := max(1, min(runtime.GOMAXPROCS(0), U))
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*U/workers, (w+1)*U/workers
+		wg.Go(func() { fn(lo, hi, make([]float64, T)) })
+	}
+	wg.Wait()
+}
+
+// series writes unit u's normalised drive raised to its exponent, (drive/(c50+pool))^p,
+// for every frame of feat into out ([T]): the unit's response before gain, baseline,
+// behaviour and calcium.
+func (m *Mouse) series(u *unit, feat *Features, in *inputs, out []float64) {
+	b := m.bank
+	s := &b.scales[u.scale]
+	g := s.g
+	nodes := g.size()
+	nOri := b.spec.Orientations
+	var zs [3][]float32
+	var dc [3]float64
+	for c := range 3 {
+		zs[c] = feat.z[u.scale*nOri+u.ori[c]]
+		dc[c] = s.dc[u.ori[c]]
+	}
+	blur := feat.blur[u.scale]
+	tc := b.tfs[u.tf]
+	p, pc := tc.pole, cmplx.Conj(tc.pole)
+	gin := complex(1-tc.a, 0)
+	ssP, ssPc := gin/(1-p), gin/(1-pc) // steady-state gain of one stage
+	te := complex(tc.teScale, 0)
+	alpha := math.Exp(-1 / (normTau * b.spec.RateHz))
+	pg := b.pool
+	pnodes := pg.size()
+
+	var A, Ab [3][tfStages]complex128
+	pool := 0.0
+	for t := range feat.t {
+		q, wx, wy := locate(g, u.x+in.ex[t], u.y+in.ey[t])
+		q += t * nodes
+		bl := bilin(blur, q, g.nx, wx, wy)
+		eyePh := in.eyePh[(t*in.nS+u.scale)*in.nO : (t*in.nS+u.scale+1)*in.nO]
+		for c := range 3 {
+			z := bilinC(zs[c], q, g.nx, wx, wy)*u.phase[c]*eyePh[u.ori[c]] - complex(dc[c]*bl, 0)
+			if u.conj[c] {
+				z = cmplx.Conj(z)
+			}
+			if t == 0 {
+				x, xc := z, z
+				for k := range tfStages {
+					x, xc = ssP*x, ssPc*xc
+					A[c][k], Ab[c][k] = x, xc
+				}
+			}
+			x, xc := z, z
+			for k := range tfStages {
+				A[c][k] = p*A[c][k] + gin*x
+				Ab[c][k] = pc*Ab[c][k] + gin*xc
+				x, xc = A[c][k], Ab[c][k]
+			}
+		}
+		const last = tfStages - 1
+		drive := 0.0
+		switch u.class {
+		case ClassSimple:
+			for c := range 3 {
+				drive += u.w[c] * math.Max(0, real((A[c][last]+Ab[c][last])*te*u.psi))
+			}
+		case ClassComplex:
+			for c := range 3 {
+				drive += u.w[c] * cmplx.Abs((A[c][last]+Ab[c][last])*te)
+			}
+		case ClassDS:
+			for c := range 3 {
+				drive += u.w[c] * cmplx.Abs(A[c][last])
+			}
+			drive += u.wNull * cmplx.Abs(Ab[0][last])
+		}
+		pq, pwx, pwy := locate(pg, u.x+in.ex[t], u.y+in.ey[t])
+		e := bilin(feat.pool, pq+t*pnodes, pg.nx, pwx, pwy)
+		if t == 0 {
+			pool = e
+		}
+		pool = alpha*pool + (1-alpha)*e
+		d := drive / (u.c50 + math.Sqrt(math.Max(0, pool)))
+		out[t] = math.Pow(d, u.exponent)
+	}
+}
+
+// locate returns, for pixel position (x, y) clamped to grid g, the index of the node
+// below and left of it and the bilinear weights of the nodes above and right.
+func locate(g grid, x, y float64) (q int, wx, wy float64) {
+	st := float64(g.step)
+	fx := math.Max(0, math.Min(x/st, float64(g.nx-1)))
+	fy := math.Max(0, math.Min(y/st, float64(g.ny-1)))
+	ix, iy := min(int(fx), g.nx-2), min(int(fy), g.ny-2)
+	return iy*g.nx + ix, fx - float64(ix), fy - float64(iy)
+}
+
+// bilin interpolates the real map m ([ny, nx] starting at node q's frame) at node q + (wx, wy).
+func bilin(m []float32, q, nx int, wx, wy float64) float64 {
+	a := (1-wx)*float64(m[q]) + wx*float64(m[q+1])
+	c := (1-wx)*float64(m[q+nx]) + wx*float64(m[q+nx+1])
+	return (1-wy)*a + wy*c
+}
+
+// bilinC interpolates the interleaved complex map m at node q + (wx, wy).
+func bilinC(m []float32, q, nx int, wx, wy float64) complex128 {
+	q *= 2
+	r := 2 * nx
+	re := (1-wy)*((1-wx)*float64(m[q])+wx*float64(m[q+2])) + wy*((1-wx)*float64(m[q+r])+wx*float64(m[q+r+2]))
+	im := (1-wy)*((1-wx)*float64(m[q+1])+wx*float64(m[q+3])) + wy*((1-wx)*float64(m[q+r+1])+wx*float64(m[q+r+3]))
+	return complex(re, im)
+}
+
+// calibrate sets every unit's gain (from its drawn target mean, stored in gain by
+// drawUnits) and its count scale κ (from its target reliability) on the bank's
+// calibration clip at rest.
+func (m *Mouse) calibrate() {
+	feat := m.bank.calib
+	T := feat.t
+	in := m.newInputs(feat, m.RestBehavior(T))
+	m.forUnits(T, func(lo, hi int, buf []float64) {
+		for i := lo; i < hi; i++ {
+			u := &m.units[i]
+			m.series(u, feat, in, buf)
+			mean := u.gain
+			mu := 0.0
+			for _, v := range buf[calibBurnIn:] {
+				mu += v
+			}
+			mu /= float64(T - calibBurnIn)
+			u.gain = (mean - u.base) / math.Max(mu, 1e-12)
+			// Signal variance of the calcium-filtered rate.
+			a := u.aCa
+			c := u.gain*buf[0] + u.base
+			var s1, s2 float64
+			for t := range T {
+				c = a*c + (1-a)*(u.gain*buf[t]+u.base)
+				if t >= calibBurnIn {
+					s1 += c
+					s2 += c * c
+				}
+			}
+			n := float64(T - calibBurnIn)
+			varS := math.Max(s2/n-(s1/n)*(s1/n), 1e-12)
+			// CC_max² = σs²/(σs² + σn²/R) ⇒ σn² = R·σs²·(1/ρ² − 1), and a Poisson count
+			// of mean κ·r through the kernel h (Σh = 1) has σn² = Σh²·mean/κ.
+			sumH2 := (1 - a) / (1 + a)
+			noiseVar := ReliabilityRepeats * varS * (1/(u.rel*u.rel) - 1)
+			u.kappa = math.Min(sumH2*mean/noiseVar, 1e6)
+		}
+	})
+}
+
+// poisson draws a Poisson count of mean mu: by inversion below 30, by a rounded normal
+// approximation above (its error there is well below the noise it models).
+func poisson(rng *rand.Rand, mu float64) float64 {
+	if !(mu > 0) {
+		return 0
+	}
+	if mu >= 30 {
+		return math.Max(0, math.Round(mu+math.Sqrt(mu)*rng.NormFloat64()))
+	}
+	x := rng.Float64()
+	p := math.Exp(-mu)
+	cdf, k := p, 0.0
+	for x > cdf && p > 0 {
+		k++
+		p *= mu / k
+		cdf += p
+	}
+	return k
+}
