@@ -1,14 +1,22 @@
 #!/usr/bin/python3
-"""Write a small fmcore recording (format v1) with h5py, for data/h5's interop test.
+"""Write small fmcore recordings (format v1) with h5py, for data/h5's interop tests.
 
-Usage: /usr/bin/python3 scripts/h5py_fixture.py [OUT]   (default data/h5/testdata/h5py_recording.h5)
+Usage: /usr/bin/python3 scripts/h5py_fixture.py [OUT [LZF_OUT]]
+       (defaults data/h5/testdata/h5py_recording.h5 and data/h5/testdata/h5py_lzf.h5)
 
-The file exercises what an h5py user is likely to write and fmcore must read: gzip +
-shuffle compressed datasets, variable-length UTF-8 strings (h5py's default for str),
-fixed-length ASCII strings (numpy bytes), a version stored as int32, integer and float32
-trial parameters, NaN values, and extra objects a reader must ignore. Every value
+The first file exercises what an h5py user is likely to write and fmcore must read:
+gzip + shuffle compressed datasets, variable-length UTF-8 strings (h5py's default for
+str), fixed-length ASCII strings (numpy bytes), a version stored as int32, integer and
+float32 trial parameters, NaN values, and extra objects a reader must ignore. Every value
 follows a formula so the Go test can check it exactly (all values are exact in float32);
-data/h5/interop_test.go repeats the formulas. Needs h5py and numpy only.
+data/h5/interop_test.go repeats the formulas.
+
+The second file is a minimal valid recording except that trial 0's running speed is
+LZF-compressed, a filter only h5py provides: fmcore must open it and report the dataset
+as unreadable.
+
+Object timestamps are off, so running the script again gives byte-identical files.
+Written with h5py 3.7 / HDF5 1.10.8. Needs h5py and numpy only.
 """
 import sys
 
@@ -16,8 +24,28 @@ import h5py
 import numpy as np
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "data/h5/testdata/h5py_recording.h5"
+LZF_OUT = sys.argv[2] if len(sys.argv) > 2 else "data/h5/testdata/h5py_lzf.h5"
 U = 4
+PLAIN = dict(track_times=False)
 GZ = dict(compression="gzip", compression_opts=4, shuffle=True, track_times=False)
+
+
+def create_file(path):
+    """Create path in the HDF5 1.10 file format ("latest": about 16 KB instead of 57 KB;
+    fmcore's own writer uses the oldest format, so both are covered), without
+    timestamps."""
+    fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
+    fcpl.set_obj_track_times(False)
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_libver_bounds(h5py.h5f.LIBVER_LATEST, h5py.h5f.LIBVER_LATEST)
+    return h5py.File(h5py.h5f.create(path.encode(), h5py.h5f.ACC_TRUNC, fapl=fapl, fcpl=fcpl))
+
+
+def group(parent, name):
+    """Create group name in parent without timestamps."""
+    gcpl = h5py.h5p.create(h5py.h5p.GROUP_CREATE)
+    gcpl.set_obj_track_times(False)
+    return h5py.Group(h5py.h5g.create(parent.id, name.encode(), gcpl=gcpl))
 
 
 def responses(trial, T):
@@ -27,9 +55,7 @@ def responses(trial, T):
     return (100 * trial + t + u / 4).astype(np.float32)
 
 
-# libver="latest" (the HDF5 1.10 file format) keeps the file at about 16 KB instead of
-# 57 KB; fmcore's own writer uses the default (oldest) format, so both are covered.
-with h5py.File(OUT, "w", libver="latest") as f:
+with create_file(OUT) as f:
     f.attrs["format"] = "fmcore-recording"  # variable-length UTF-8
     f.attrs["version"] = np.int32(1)  # any integer width is accepted
     f.attrs["mouse"] = np.bytes_(b"7")  # fixed-length ASCII
@@ -37,20 +63,20 @@ with h5py.File(OUT, "w", libver="latest") as f:
     f.attrs["rate_hz"] = 30.0
     f.attrs["created_by"] = "scripts/h5py_fixture.py"  # unknown: ignored
 
-    units = f.create_group("units")
+    units = group(f, "units")
     units.create_dataset("id", data=np.array([10, 11, 12, 13], dtype=np.int64), **GZ)
-    units.create_dataset("area", data=np.array([b"V1", b"LM", b"AL", b"RL"]))  # fixed-length S2
+    units.create_dataset("area", data=np.array([b"V1", b"LM", b"AL", b"RL"]), **PLAIN)  # fixed-length S2
     pos = (10 * np.arange(3 * U, dtype=np.float32)).reshape(U, 3)
     units.create_dataset("position_um", data=pos, **GZ)
-    truth = units.create_group("truth")
-    truth.create_dataset("preferred_orientation", data=np.array([0, 45, 90, 135], dtype=np.float32))
-    truth.create_dataset("class", data=["on", "off", "on", "off"], dtype=h5py.string_dtype())
-    truth.create_dataset("rf_center", data=np.arange(2 * U, dtype=np.int16).reshape(U, 2))
+    truth = group(units, "truth")
+    truth.create_dataset("preferred_orientation", data=np.array([0, 45, 90, 135], dtype=np.float32), **PLAIN)
+    truth.create_dataset("class", data=["on", "off", "on", "off"], dtype=h5py.string_dtype(), **PLAIN)
+    truth.create_dataset("rf_center", data=np.arange(2 * U, dtype=np.int16).reshape(U, 2), **PLAIN)
 
-    trials = f.create_group("trials")
+    trials = group(f, "trials")
     # Ids "0", "2", "10": natural order differs from byte order ("10" < "2").
     for trial, (tid, T, tier) in enumerate([("0", 6, "train"), ("2", 3, "validation"), ("10", 2, "test")]):
-        g = trials.create_group(tid)
+        g = group(trials, tid)
         g.attrs["video"] = f"videos/{tid}.mp4"
         g.attrs["stimulus"] = f"clip-α{trial}"  # non-ASCII UTF-8
         g.attrs["domain"] = np.bytes_(b"natural")  # fixed-length ASCII
@@ -73,7 +99,19 @@ with h5py.File(OUT, "w", libver="latest") as f:
         g.create_dataset("running", data=run, **GZ)
         g.create_dataset("eye", data=eye, **GZ)
 
-    meta = f.create_group("meta")  # unknown group: ignored
-    meta.create_dataset("notes", data=np.arange(3))
+    meta = group(f, "meta")  # unknown group: ignored
+    meta.create_dataset("notes", data=np.arange(3), **PLAIN)
 
-print(OUT)
+with create_file(LZF_OUT) as f:
+    f.attrs.update({"format": "fmcore-recording", "version": 1, "mouse": "7", "session": "4", "rate_hz": 30.0})
+    units = group(f, "units")
+    units.create_dataset("id", data=np.arange(U, dtype=np.int64), **PLAIN)
+    units.create_dataset("area", data=["V1"] * U, dtype=h5py.string_dtype(), **PLAIN)
+    g = group(group(f, "trials"), "0")
+    g.attrs.update({"video": "videos/0.mp4", "stimulus": "clip0", "domain": "natural", "tier": "train"})
+    g.create_dataset("responses", data=responses(0, 4), **PLAIN)
+    g.create_dataset("pupil", data=np.ones(4, dtype=np.float32), **PLAIN)
+    g.create_dataset("running", data=np.ones(4, dtype=np.float32), compression="lzf", track_times=False)
+    g.create_dataset("eye", data=np.zeros((4, 2), dtype=np.float32), **PLAIN)
+
+print(OUT, LZF_OUT)

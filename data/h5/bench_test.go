@@ -65,3 +65,23 @@ func BenchmarkWriteTrial(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOpen opens a recording of 400 short trials: Open checks every trial's
+// attributes and dataset shapes.
+func BenchmarkOpen(b *testing.B) {
+	const trials, T, U = 400, 10, 50
+	rng := rand.New(rand.NewPCG(1, 2))
+	path := filepath.Join(b.TempDir(), "many.h5")
+	var ts []*data.Trial
+	for i := range trials {
+		ts = append(ts, testTrial(rng, fmt.Sprint(i), T, U, data.TierTrain))
+	}
+	writeFile(b, path, testRecording(U, false), ts...)
+	for b.Loop() {
+		f, err := Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
+}

@@ -26,6 +26,8 @@ var (
 	ErrSchema = errors.New("recording does not follow the format")
 	// ErrNoTrial means a trial id names no group under /trials.
 	ErrNoTrial = errors.New("no such trial")
+	// ErrRange means a requested frame window lies outside the trial.
+	ErrRange = errors.New("frame window outside the trial")
 )
 
 // Error is one problem in one file, as an error: Error() is the problem's one-line

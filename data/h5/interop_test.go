@@ -1,8 +1,10 @@
 package h5
 
 import (
+	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fmcore/fmcore/data"
@@ -88,5 +90,23 @@ func TestReadH5pyFixture(t *testing.T) {
 	in := Inspect(path)
 	if c := in.Trials[0].Responses; c.NaN != 1 || c.Total != 24 {
 		t.Errorf("trial 0 responses counts %+v, want 1 NaN of 24", c)
+	}
+}
+
+// TestH5pyLZF reads testdata/h5py_lzf.h5, whose trial 0 running speed is LZF-compressed
+// (an h5py-only filter): the structure opens, but the values cannot be decoded, and the
+// validator says why. (On a machine with an LZF plug-in in HDF5's plug-in folder the
+// reads would succeed and this test fail; Debian's libhdf5 ships none.)
+func TestH5pyLZF(t *testing.T) {
+	const path = "testdata/h5py_lzf.h5"
+	_, problems := Validate(path)
+	checkProblems(t, path, problems, []want{{"/trials/0/running", "cannot decode, such as h5py's LZF: fmcore reads gzip only"}})
+	f, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open: %v, want success (the structure is valid)", err)
+	}
+	defer f.Close()
+	if _, err := f.ReadTrial("0"); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "LZF") {
+		t.Errorf("ReadTrial: %v, want ErrCorrupt naming LZF", err)
 	}
 }

@@ -11,9 +11,6 @@ import (
 	"github.com/fmcore/fmcore/data"
 )
 
-// ErrRange means a requested frame window lies outside the trial.
-var ErrRange = errors.New("frame window outside the trial")
-
 // File is an open recording, read-only. Open has checked its whole structure (every
 // trial's datasets included), so reads only move data. Its methods may be called from
 // several goroutines at once (the HDF5 library is built thread-safe and serialises
@@ -130,7 +127,7 @@ func (r *File) ReadTrialRangeInto(dst *data.Trial, id string, start, n int) erro
 		readRows(r.trials, id, dsEye, start, n, 2, dst.Eye),
 	)
 	if err != nil {
-		return r.fail("/trials/"+id, err.Error(), ErrCorrupt)
+		return r.fail("/trials/"+id, err.Error()+filterHint(err), ErrCorrupt)
 	}
 	return nil
 }

@@ -71,7 +71,13 @@ func (s *scanner) firstError() error {
 // open opens the file read-only, telling a missing file, a non-HDF5 file, a truncated
 // file and an otherwise unreadable one apart. The caller must hold pin().
 func (s *scanner) open() (*hdf5.File, error) {
-	fi, err := os.Stat(s.path)
+	// Opening it first tells "missing" and "no permission" apart from "not HDF5".
+	fh, err := os.Open(s.path)
+	var fi os.FileInfo
+	if err == nil {
+		fi, err = fh.Stat()
+		fh.Close()
+	}
 	if err != nil {
 		var pe *fs.PathError
 		msg := err.Error()
@@ -96,7 +102,10 @@ func (s *scanner) open() (*hdf5.File, error) {
 	if err != nil {
 		msg := lastError()
 		if strings.Contains(msg, "truncated") {
-			s.add("", ErrTruncated, "truncated: the file is shorter than its HDF5 superblock says (HDF5: %s); an interrupted copy or write, copy or write it again", msg)
+			s.add("", ErrTruncated, "truncated: the file is shorter than its HDF5 superblock says (HDF5: %s); the copy or write was interrupted, copy or write it again", msg)
+		} else if strings.Contains(msg, "unable to lock file") {
+			// HDF5 1.10 locks files on open; some network file systems refuse locks.
+			s.add("", ErrCorrupt, "HDF5 cannot lock it (HDF5: %s); on a file system without locks set HDF5_USE_FILE_LOCKING=FALSE", msg)
 		} else {
 			s.add("", ErrCorrupt, "HDF5 cannot open it (HDF5: %s)", msg)
 		}

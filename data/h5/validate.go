@@ -124,11 +124,7 @@ func (s *scanner) values(tg *hdf5.Group, obj, name string, T, width int, col str
 		}
 		b := (*buf)[:n*row]
 		if err := readRows(tg, id, name, start, n, width, b); err != nil {
-			hint := ""
-			if strings.Contains(err.Error(), "filter") {
-				hint = "; fmcore reads gzip-compressed data only (not LZF): rewrite it with compression='gzip'"
-			}
-			s.add(path, ErrCorrupt, "cannot read values: %v%s", err, hint)
+			s.add(path, ErrCorrupt, "cannot read values: %v%s", err, filterHint(err))
 			return c
 		}
 		v := countValues(b)
@@ -146,6 +142,15 @@ func (s *scanner) values(tg *hdf5.Group, obj, name string, T, width int, col str
 		s.add(path, ErrSchema, "%d ±Inf %s (first at %s); use NaN for a missing value", c.Inf, plural(c.Inf, "value"), where)
 	}
 	return c
+}
+
+// filterHint explains a read error caused by a compression filter HDF5 cannot load
+// (it looks for a plug-in and reports the plug-in folder): empty for other errors.
+func filterHint(err error) string {
+	if msg := err.Error(); strings.Contains(msg, "filter") || strings.Contains(msg, "plugin") {
+		return " (a compression filter this HDF5 cannot decode, such as h5py's LZF: fmcore reads gzip only, rewrite it with compression='gzip')"
+	}
+	return ""
 }
 
 // list returns the problems as data.Problem values.

@@ -203,6 +203,21 @@ func TestValidateDamagedTrees(t *testing.T) {
 	}
 }
 
+// TestOpenCountsProblems checks that Open's error, the first problem, says how many
+// structural problems follow.
+func TestOpenCountsProblems(t *testing.T) {
+	root := validTree()
+	root.attrs["rate_hz"] = -1.0
+	root.at("units").dsets["id"].i64[1] = 7
+	root.at("trials/0").attrs["tier"] = "training"
+	path := writeTree(t, t.TempDir(), "three.h5", root)
+	_, err := Open(path)
+	want := path + ": /: attribute rate_hz = -1, want a finite frame rate > 0 (Hz) (and 2 more problems; Validate lists them all)"
+	if err == nil || err.Error() != want {
+		t.Errorf("Open error\n%v\nwant\n%s", err, want)
+	}
+}
+
 // TestValidateAcceptsVariants checks files that differ from what the Writer produces
 // but follow the format: they must validate cleanly and open.
 func TestValidateAcceptsVariants(t *testing.T) {
@@ -368,5 +383,26 @@ func TestInspectLongTrial(t *testing.T) {
 	checkProblems(t, path, in.Problems, []want{{"/trials/0/responses", "1 ±Inf value (first at frame 399999, unit row 2)"}})
 	if c := in.Trials[0].Responses; c.NaN != 2 || c.Inf != 1 || c.Total != T*U {
 		t.Errorf("counts %+v, want 2 NaN, 1 Inf of %d", c, T*U)
+	}
+}
+
+// TestNaturalCompare pins the trial order: digit runs compare by value.
+func TestNaturalCompare(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		sign int
+	}{
+		{"2", "10", -1},
+		{"10", "2", 1},
+		{"a2", "a10", -1},
+		{"a10b", "a10a", 1},
+		{"b", "10", 1},
+		{"001", "1", -1}, // equal values: byte order decides, so the order is total
+		{"7", "7", 0},
+		{"trial", "trial1", -1},
+	} {
+		if got := naturalCompare(c.a, c.b); (got > 0) != (c.sign > 0) || (got < 0) != (c.sign < 0) {
+			t.Errorf("naturalCompare(%q, %q) = %d, want sign %d", c.a, c.b, got, c.sign)
+		}
 	}
 }

@@ -3,9 +3,11 @@ package h5
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/hdf5"
@@ -145,7 +147,7 @@ func (w *Writer) writeHeader(rec data.Recording) error {
 // ±Inf (NaN is fine: it marks a missing value). A rejected trial leaves the file as it
 // was; after a failed HDF5 write only Abort is possible.
 func (w *Writer) WriteTrial(t *data.Trial) error {
-	if err := w.usable(); err != nil {
+	if err := w.writable(); err != nil {
 		return err
 	}
 	if err := w.checkTrial(t); err != nil {
@@ -218,13 +220,15 @@ func (w *Writer) writeTrial(t *data.Trial) error {
 			return err
 		}
 	}
-	for name, v := range t.Params {
-		if err := writeFloatAttr(g, name, v); err != nil {
+	// Sorted names make the file a function of its content: identical trials give
+	// byte-identical files whatever the map order.
+	for _, name := range slices.Sorted(maps.Keys(t.Params)) {
+		if err := writeFloatAttr(g, name, t.Params[name]); err != nil {
 			return err
 		}
 	}
-	for name, v := range t.Labels {
-		if err := writeStrings(g, name, true, []string{v}); err != nil {
+	for _, name := range slices.Sorted(maps.Keys(t.Labels)) {
+		if err := writeStrings(g, name, true, []string{t.Labels[name]}); err != nil {
 			return err
 		}
 	}
@@ -267,7 +271,7 @@ func (w *Writer) WriteUnitsExtraStrings(name string, values []string) error {
 }
 
 func (w *Writer) checkUnitsExtra(name string, n int, dims []int) ([]int, error) {
-	if err := w.usable(); err != nil {
+	if err := w.writable(); err != nil {
 		return nil, err
 	}
 	obj := "/units/truth/" + name
@@ -309,7 +313,7 @@ func (w *Writer) writeUnitsExtra(name string, write func(*hdf5.Group) error) err
 // /trials/<trialID>/<name>, for a trial already written; dims[0] must be the trial's T
 // (e.g. the simulator's noise-free rate [T,U]). Readers of format v1 ignore it.
 func (w *Writer) WriteTrialExtra(trialID, name string, values []float32, dims ...int) error {
-	if err := w.usable(); err != nil {
+	if err := w.writable(); err != nil {
 		return err
 	}
 	obj := "/trials/" + trialID + "/" + name
@@ -418,9 +422,21 @@ func (w *Writer) discard() {
 	os.Remove(w.tmp)
 }
 
+// usable reports whether Close or Abort already ran.
 func (w *Writer) usable() error {
 	if w.done {
 		return fmt.Errorf("recording %s: writer already closed or aborted", w.path)
+	}
+	return nil
+}
+
+// writable is usable, and also refuses writes after a failed HDF5 write.
+func (w *Writer) writable() error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if w.failed != nil {
+		return fmt.Errorf("recording %s: an earlier write failed, only Abort is possible: %w", w.path, w.failed)
 	}
 	return nil
 }

@@ -1,29 +1,53 @@
 package cli
 
 import (
+	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 )
 
-// progress draws a progress bar with rate and ETA on stderr. Its zero value is not
-// usable; create one with newProgress. The total is set on the first Update, so callers
-// that learn it late (a simulator planning its trials) need not know it up front.
+// progress reports the progress of a long step on stderr: a bar with count, rate and
+// ETA on a terminal, and a plain line every few seconds otherwise (logs, CI). Create one
+// with newProgress. The total is set by Update, so callers that learn it late need not
+// know it up front.
 type progress struct {
 	w     io.Writer
 	desc  string
 	unit  string
+	tty   bool
 	bar   *progressbar.ProgressBar
 	total int
+	start time.Time
+	last  time.Time // last plain line
+	done  int
 }
 
+// plainEvery is how often a non-terminal progress line is printed.
+const plainEvery = 10 * time.Second
+
 func newProgress(w io.Writer, desc, unit string) *progress {
-	return &progress{w: w, desc: desc, unit: unit}
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	now := time.Now()
+	return &progress{w: w, desc: desc, unit: unit, tty: tty, start: now, last: now}
 }
 
 // Update sets the progress to done out of total.
 func (p *progress) Update(done, total int) {
+	p.done = done
+	if !p.tty {
+		if now := time.Now(); now.Sub(p.last) >= plainEvery && done < total {
+			p.last = now
+			fmt.Fprintf(p.w, "%s: %s\n", p.desc, p.status(done, total, now))
+		}
+		return
+	}
 	if p.bar == nil || total != p.total {
 		p.total = total
 		p.bar = progressbar.NewOptions(total,
@@ -39,6 +63,17 @@ func (p *progress) Update(done, total int) {
 		)
 	}
 	p.bar.Set(done)
+}
+
+// status formats "12/40 trials (30%), 2.1 trials/s, ETA 13s".
+func (p *progress) status(done, total int, now time.Time) string {
+	el := now.Sub(p.start).Seconds()
+	rate := float64(done) / max(el, 1e-9)
+	s := fmt.Sprintf("%d/%d %s (%.0f%%), %.3g %s/s", done, total, p.unit, 100*float64(done)/float64(max(total, 1)), rate, p.unit)
+	if rate > 0 && done < total {
+		s += ", ETA " + (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String()
+	}
+	return s
 }
 
 // Finish completes the bar (if one was drawn).

@@ -23,8 +23,9 @@ var ErrShape = errors.New("kernels: shape mismatch")
 // shared by every layer of a network run by one goroutine.
 type Workspace struct {
 	workers int
-	// worker[i] is the private scratch of fan-out worker i.
-	worker [][]float32
+	// worker[i] and workerInt[i] are the private scratch of fan-out worker i.
+	worker    [][]float32
+	workerInt [][]int32
 	// shared is scratch read by all workers (for example reordered weights).
 	shared []float32
 	// colBudget overrides defaultColBudget when positive; tests shrink it to force the
@@ -52,7 +53,7 @@ func NewWorkspace(workers int) *Workspace {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	return &Workspace{workers: workers, worker: make([][]float32, workers)}
+	return &Workspace{workers: workers, worker: make([][]float32, workers), workerInt: make([][]int32, workers)}
 }
 
 // Workers reports the largest number of goroutines a kernel run with ws fans out to.
@@ -68,6 +69,17 @@ func (ws *Workspace) workerBufs(k, n int) [][]float32 {
 		ws.worker[i] = ws.worker[i][:n]
 	}
 	return ws.worker[:k]
+}
+
+// workerInts is workerBufs for int32 scratch (sample indices).
+func (ws *Workspace) workerInts(k, n int) [][]int32 {
+	for i := 0; i < k; i++ {
+		if cap(ws.workerInt[i]) < n {
+			ws.workerInt[i] = make([]int32, n)
+		}
+		ws.workerInt[i] = ws.workerInt[i][:n]
+	}
+	return ws.workerInt[:k]
 }
 
 // sharedBuf returns the shared scratch slice with length n, growing it if needed.

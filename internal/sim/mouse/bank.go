@@ -133,7 +133,7 @@ type Bank struct {
 	spec     BankSpec
 	scales   []scale
 	tfs      []temporal
-	pool     grid      // the grid of the normalisation pool map (the finest scale's grid)
+	pool     grid      // the grid of the normalisation pool map, step σ_pool/2
 	poolTaps []float32 // [2·R+1] Gaussian taps of the pool blur, in pool-grid steps
 	poolRes  []resampler
 	calib    *Features // features of the built-in calibration clip
@@ -159,13 +159,13 @@ type scale struct {
 	k        float64 // carrier wavenumber, rad/pixel
 	g        grid
 	radius   int       // taps run over −radius … radius
-	xIdx     []int32   // [nx·(2R+1)] clamped pixel columns read for grid column j
 	yIdx     []int32   // [ny·(2R+1)] clamped pixel rows read for grid row i
 	gauss    []float32 // [2R+1] envelope taps, summing to √2 (so the 2-D filter sums to 2)
 	// Per orientation o:
 	kvec    [][2]float64 // (k_x, k_y) in rad/pixel, image axes (y down)
-	kx      [][]float32  // [nx·(2R+1)·2] complex horizontal taps: gauss·exp(i·k_x·x)
-	ky      [][]float32  // [ny·(2R+1)·2] complex vertical taps: gauss·exp(i·k_y·y)
+	kxr     [][]float32  // [nx·(2R+1)] horizontal taps gauss·exp(i·k_x·x), real part
+	kxi     [][]float32  // [nx·(2R+1)] and imaginary part
+	ky      [][]float32  // [ny·(2R+1)·2] complex vertical taps gauss·exp(i·k_y·y), interleaved
 	dc      []float64    // response of the modulated filter to a uniform image of 1, / 2
 	carrier [][]float32  // [ny·nx·2] exp(−i·k·x) at the grid nodes
 }
@@ -204,8 +204,9 @@ func NewBank(spec BankSpec) (*Bank, error) {
 	for _, f := range spec.TF {
 		b.tfs = append(b.tfs, newTemporal(f, spec.RateHz))
 	}
-	b.pool = b.scales[len(b.scales)-1].g
-	sig := poolSigmaDeg / spec.DegPerPixel / float64(b.pool.step)
+	poolPx := poolSigmaDeg / spec.DegPerPixel
+	b.pool = newGrid(max(1, int(poolPx/2)), spec.Width, spec.Height)
+	sig := poolPx / float64(b.pool.step)
 	b.poolTaps = gaussTaps(sig, int(math.Ceil(3*sig)), 1)
 	for _, s := range b.scales {
 		b.poolRes = append(b.poolRes, newResampler(s.g, b.pool))
@@ -228,12 +229,6 @@ func (b *Bank) newScale(sf float64) scale {
 	s.radius = int(math.Ceil(3 * s.sigmaPx))
 	n := 2*s.radius + 1
 	s.gauss = gaussTaps(s.sigmaPx, s.radius, math.Sqrt2)
-	s.xIdx = make([]int32, s.g.nx*n)
-	for j := range s.g.nx {
-		for d := -s.radius; d <= s.radius; d++ {
-			s.xIdx[j*n+d+s.radius] = int32(clamp(j*s.g.step+d, 0, w-1))
-		}
-	}
 	s.yIdx = make([]int32, s.g.ny*n)
 	for i := range s.g.ny {
 		for d := -s.radius; d <= s.radius; d++ {
@@ -246,8 +241,14 @@ func (b *Bank) newScale(sf float64) scale {
 		// rightward, as seen on the screen) has image components (cos θ, −sin θ).
 		kv := [2]float64{s.k * math.Cos(th), -s.k * math.Sin(th)}
 		s.kvec = append(s.kvec, kv)
-		s.kx = append(s.kx, modulatedTaps(s.gauss, s.g.nx, s.g.step, kv[0]))
-		s.ky = append(s.ky, modulatedTaps(s.gauss, s.g.ny, s.g.step, kv[1]))
+		re, im := modulatedTaps(s.gauss, s.g.nx, s.g.step, kv[0])
+		s.kxr, s.kxi = append(s.kxr, re), append(s.kxi, im)
+		re, im = modulatedTaps(s.gauss, s.g.ny, s.g.step, kv[1])
+		ky := make([]float32, 2*len(re))
+		for i := range re {
+			ky[2*i], ky[2*i+1] = re[i], im[i]
+		}
+		s.ky = append(s.ky, ky)
 		var cx, cy complex128
 		for d := -s.radius; d <= s.radius; d++ {
 			gd := float64(s.gauss[d+s.radius])
@@ -269,20 +270,21 @@ func (b *Bank) newScale(sf float64) scale {
 	return s
 }
 
-// modulatedTaps returns, for each of n grid nodes at spacing step, the complex taps
-// gauss[d]·exp(i·k·(node+d)) interleaved as (re, im): the carrier uses the true
-// (unclamped) coordinate, so the demodulated map is smooth.
-func modulatedTaps(gauss []float32, n, step int, k float64) []float32 {
+// modulatedTaps returns, for each of n grid nodes at spacing step, the real and
+// imaginary parts of the complex taps gauss[d]·exp(i·k·(node+d)): the carrier uses the
+// true (unclamped) coordinate, so the demodulated map is smooth.
+func modulatedTaps(gauss []float32, n, step int, k float64) (re, im []float32) {
 	r := len(gauss) / 2
-	out := make([]float32, 0, n*len(gauss)*2)
+	re = make([]float32, 0, n*len(gauss))
+	im = make([]float32, 0, n*len(gauss))
 	for j := range n {
 		for d := -r; d <= r; d++ {
-			ph := k * float64(j*step+d)
+			s, c := math.Sincos(k * float64(j*step+d))
 			g := float64(gauss[d+r])
-			out = append(out, float32(g*math.Cos(ph)), float32(g*math.Sin(ph)))
+			re, im = append(re, float32(g*c)), append(im, float32(g*s))
 		}
 	}
-	return out
+	return re, im
 }
 
 // newTemporal builds the temporal channel centred on hz at the given frame rate.

@@ -78,30 +78,39 @@ func (b *Bank) Features(frames []uint8, T int, dst *Features) (*Features, error)
 
 // scratch is one worker's buffers for Features.
 type scratch struct {
-	img    []float32 // [H·W] contrast image
-	hx     []float32 // [H·nx·2] horizontal complex pass
-	hb     []float32 // [H·nx] horizontal blur pass
-	energy []float32 // [ny·nx] one scale's mean energy over orientations
-	acc    []float32 // [nyP·nxP] pool accumulator
-	tmp    []float32 // [nyP·nxP] pool blur intermediate
+	img    []float32   // [H·W] contrast image
+	pad    []float32   // [H·(W + step + 2R)] edge-padded rows of one scale
+	hx     [][]float32 // [O/2+1][H·nx·2] horizontal complex passes
+	hb     []float32   // [H·nx] horizontal blur pass
+	pq     []float32   // [nx·4] vertical pass accumulators
+	energy []float32   // [ny·nx] one scale's mean energy over orientations
+	acc    []float32   // [nyP·nxP] pool accumulator
+	tmp    []float32   // [nyP·nxP] pool blur intermediate
 }
 
 // newScratch allocates one worker's buffers.
 func (b *Bank) newScratch() *scratch {
 	h := b.spec.Height
-	nx, nodes := 0, 0
+	nx, nodes, pw := 0, 0, 0
 	for _, s := range b.scales {
 		nx = max(nx, s.g.nx)
 		nodes = max(nodes, s.g.size())
+		pw = max(pw, (s.g.nx-1)*s.g.step+2*s.radius+1)
 	}
-	return &scratch{
+	sc := &scratch{
 		img:    make([]float32, b.spec.Width*h),
-		hx:     make([]float32, h*nx*2),
+		pad:    make([]float32, h*pw),
+		hx:     make([][]float32, b.spec.Orientations/2+1),
 		hb:     make([]float32, h*nx),
+		pq:     make([]float32, 4*nx),
 		energy: make([]float32, nodes),
 		acc:    make([]float32, b.pool.size()),
 		tmp:    make([]float32, b.pool.size()),
 	}
+	for i := range sc.hx {
+		sc.hx[i] = make([]float32, h*nx*2)
+	}
+	return sc
 }
 
 // frame computes every map of frame t from its pixels px ([H, W]).
@@ -117,15 +126,27 @@ func (b *Bank) frame(f *Features, px []uint8, t int, sc *scratch) {
 		nx, ny, n := s.g.nx, s.g.ny, 2*s.radius+1
 		nodes := s.g.size()
 
-		// Blur: separable real Gaussian.
+		// Rows padded by repeating the edge pixels, so every node's window is contiguous.
+		pw := (nx-1)*s.g.step + n
+		pad := sc.pad[:h*pw]
 		for y := range h {
 			row := sc.img[y*w : (y+1)*w]
+			prow := pad[y*pw : (y+1)*pw]
+			for k := range prow {
+				prow[k] = row[clamp(k-s.radius, 0, w-1)]
+			}
+		}
+
+		// Blur: separable real Gaussian.
+		for y := range h {
+			prow := pad[y*pw : (y+1)*pw]
 			out := sc.hb[y*nx : (y+1)*nx]
-			for j := range nx {
-				idx := s.xIdx[j*n : (j+1)*n]
+			for j := range out {
+				win := prow[j*s.g.step : j*s.g.step+n]
+				g := s.gauss[:len(win)]
 				var acc float32
-				for d, x := range idx {
-					acc += row[x] * s.gauss[d]
+				for d, v := range win {
+					acc += v * g[d]
 				}
 				out[j] = acc
 			}
@@ -144,43 +165,77 @@ func (b *Bank) frame(f *Features, px []uint8, t int, sc *scratch) {
 			}
 		}
 
-		clear(sc.energy[:nodes])
-		for o := range nOri {
-			// Horizontal complex pass: real image × complex taps.
-			kx := s.kx[o]
+		// Horizontal complex passes. Orientation O−o has k_x of the opposite sign, so on a
+		// real image its pass is the conjugate of orientation o's: only o ≤ O/2 are run.
+		for src := range nOri/2 + 1 {
+			kr, ki := s.kxr[src], s.kxi[src]
+			buf := sc.hx[src]
 			for y := range h {
-				row := sc.img[y*w : (y+1)*w]
-				out := sc.hx[y*nx*2 : (y+1)*nx*2]
+				prow := pad[y*pw : (y+1)*pw]
+				out := buf[y*nx*2 : (y+1)*nx*2]
 				for j := range nx {
-					idx := s.xIdx[j*n : (j+1)*n]
-					taps := kx[j*n*2 : (j+1)*n*2]
+					win := prow[j*s.g.step : j*s.g.step+n]
+					tr, ti := kr[j*n:j*n+len(win)], ki[j*n:j*n+len(win)]
 					var re, im float32
-					for d, x := range idx {
-						v := row[x]
-						re += v * taps[2*d]
-						im += v * taps[2*d+1]
+					for d, v := range win {
+						re += v * tr[d]
+						im += v * ti[d]
 					}
 					out[2*j], out[2*j+1] = re, im
 				}
 			}
-			// Vertical complex pass: complex rows × complex taps.
-			ky := s.ky[o]
-			z := f.z[si*nOri+o][t*nodes*2 : (t+1)*nodes*2]
+		}
+
+		// Vertical complex passes. Orientations o and O−o share their vertical taps and
+		// have conjugate horizontal passes h = hr + i·hi, so with P = Σ hr·taps and
+		// Q = Σ hi·taps: z_o = P + i·Q and z_(O−o) = P − i·Q, one pass for the pair.
+		for src := range nOri/2 + 1 {
+			pair := nOri - src
+			if src == 0 || pair == src {
+				pair = -1
+			}
+			hx := sc.hx[src]
+			ky := s.ky[src]
+			zo := f.z[si*nOri+src][t*nodes*2 : (t+1)*nodes*2]
+			var zp []float32
+			if pair >= 0 {
+				zp = f.z[si*nOri+pair][t*nodes*2 : (t+1)*nodes*2]
+			}
+			pq := sc.pq[:4*nx]
 			for i := range ny {
 				idx := s.yIdx[i*n : (i+1)*n]
 				taps := ky[i*n*2 : (i+1)*n*2]
-				out := z[i*nx*2 : (i+1)*nx*2]
-				clear(out)
+				clear(pq)
 				for d, y := range idx {
 					tr, ti := taps[2*d], taps[2*d+1]
-					in := sc.hx[int(y)*nx*2 : (int(y)+1)*nx*2]
-					for j := 0; j < len(out); j += 2 {
-						ar, ai := in[j], in[j+1]
-						out[j] += ar*tr - ai*ti
-						out[j+1] += ar*ti + ai*tr
+					in := hx[int(y)*nx*2 : (int(y)+1)*nx*2]
+					for j := range nx {
+						hr, hi := in[2*j], in[2*j+1]
+						acc := pq[4*j : 4*j+4 : 4*j+4]
+						acc[0] += hr * tr
+						acc[1] += hr * ti
+						acc[2] += hi * tr
+						acc[3] += hi * ti
+					}
+				}
+				out := zo[i*nx*2 : (i+1)*nx*2]
+				for j := range nx {
+					acc := pq[4*j : 4*j+4 : 4*j+4]
+					out[2*j], out[2*j+1] = acc[0]-acc[3], acc[1]+acc[2]
+				}
+				if pair >= 0 {
+					out := zp[i*nx*2 : (i+1)*nx*2]
+					for j := range nx {
+						acc := pq[4*j : 4*j+4 : 4*j+4]
+						out[2*j], out[2*j+1] = acc[0]+acc[3], acc[1]-acc[2]
 					}
 				}
 			}
+		}
+
+		clear(sc.energy[:nodes])
+		for o := range nOri {
+			z := f.z[si*nOri+o][t*nodes*2 : (t+1)*nodes*2]
 			// Energy at the nodes: |z̃·exp(−i·k·n) − dc·blur|².
 			car := s.carrier[o]
 			dc := float32(s.dc[o])

@@ -1,9 +1,11 @@
 package mouse
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 
 	"github.com/fmcore/fmcore/data"
@@ -94,6 +96,7 @@ type Mouse struct {
 	spec  MouseSpec
 	bank  *Bank
 	units []unit
+	order []int // unit indices sorted by scale and RF position (the order units are stepped in)
 	beh   behaviorParams
 	truth Truth
 }
@@ -139,6 +142,14 @@ func NewMouse(bank *Bank, spec MouseSpec) (*Mouse, error) {
 	m := &Mouse{spec: spec, bank: bank}
 	m.beh = drawBehavior(rng)
 	m.drawUnits(rng)
+	m.order = make([]int, len(m.units))
+	for i := range m.order {
+		m.order[i] = i
+	}
+	slices.SortStableFunc(m.order, func(i, j int) int {
+		a, b := &m.units[i], &m.units[j]
+		return cmp.Or(cmp.Compare(a.scale, b.scale), cmp.Compare(int(a.y), int(b.y)), cmp.Compare(a.x, b.x))
+	})
 	m.calibrate()
 	m.truth = m.buildTruth()
 	return m, nil

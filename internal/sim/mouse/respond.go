@@ -24,7 +24,7 @@ const normTau = 0.1
 //
 // Every temporal filter starts in the steady state of the clip's first frame, as if that
 // frame had been shown forever. rng draws only the noise; the work is spread over
-// GOMAXPROCS goroutines by unit and the result does not depend on their number.
+// GOMAXPROCS goroutines and the result does not depend on their number.
 func (m *Mouse) Respond(feat *Features, beh Behavior, rng *rand.Rand) (rate, observed []float32, err error) {
 	if feat == nil || feat.bank != m.bank {
 		return nil, nil, fmt.Errorf("mouse %s respond: features from another bank: %w", m.spec.ID, ErrInput)
@@ -38,17 +38,16 @@ func (m *Mouse) Respond(feat *Features, beh Behavior, rng *rand.Rand) (rate, obs
 	observed = make([]float32, T*U)
 	seed := rng.Uint64()
 	in := m.newInputs(feat, beh)
-	m.forUnits(T, func(lo, hi int, buf []float64) {
+	m.forUnits(feat, in, func(idx []int, buf []float64) {
 		pcg := rand.NewPCG(0, 0)
 		noise := rand.New(pcg)
-		for i := lo; i < hi; i++ {
+		for k, i := range idx {
 			u := &m.units[i]
-			m.series(u, feat, in, buf)
 			pcg.Seed(seed, uint64(i))
 			a := u.aCa
 			var truth, obs float64
 			for t := range T {
-				r := in.gain(u, t) * (u.gain*buf[t] + u.base)
+				r := in.gain(u, t) * (u.gain*buf[t*len(idx)+k] + u.base)
 				n := poisson(noise, u.kappa*r) / u.kappa
 				if t == 0 {
 					truth, obs = r, r
@@ -65,12 +64,11 @@ func (m *Mouse) Respond(feat *Features, beh Behavior, rng *rand.Rand) (rate, obs
 
 // inputs are the per-frame quantities shared by all units of one Respond call.
 type inputs struct {
-	ex, ey  []float64    // [T] eye shift in pixels (image axes)
-	eyePh   []complex128 // [T, scales, orientations] exp(−i·k·shift)
-	run     []float64    // [T] running drive v/(v+runHalf)
-	pupil   []float64    // [T] tanh((pupil − rest)/scale)
-	nS, nO  int
-	runHalf float64
+	ex, ey []float64    // [T] eye shift in pixels (image axes)
+	eyePh  []complex128 // [T, scales, orientations] exp(−i·k·shift)
+	run    []float64    // [T] running drive v/(v+runHalf)
+	pupil  []float64    // [T] tanh((pupil − rest)/scale)
+	nS, nO int
 }
 
 // newInputs prepares the shared per-frame inputs of one call.
@@ -103,96 +101,103 @@ func (in *inputs) gain(u *unit, t int) float64 {
 	return math.Exp(u.betaRun*in.run[t] + u.betaPupil*in.pupil[t])
 }
 
-// forUnits runs fn over contiguous ranges of units on GOMAXPROCS goroutines, each with
-// its own [T] scratch buffer.
-func (m *Mouse) forUnits(T int, fn func(lo, hi int, buf []float64)) {
-	U := len(m.units)
+// forUnits splits the units (in m.order, sorted by scale and RF position so that units
+// stepped one after the other read nearby map nodes) into GOMAXPROCS blocks, computes
+// each block's series time-major (all its units at frame t, then t+1: the maps of one
+// frame stay in cache) and hands fn the unit indices and the [T, len(idx)] series.
+func (m *Mouse) forUnits(feat *Features, in *inputs, fn func(idx []int, buf []float64)) {
+	U, T := len(m.units), feat.t
 	workers := max(1, min(runtime.GOMAXPROCS(0), U))
 	var wg sync.WaitGroup
 	for w := range workers {
-		lo, hi := w*U/workers, (w+1)*U/workers
-		wg.Go(func() { fn(lo, hi, make([]float64, T)) })
+		idx := m.order[w*U/workers : (w+1)*U/workers]
+		wg.Go(func() {
+			buf := make([]float64, T*len(idx))
+			st := make([]state, len(idx))
+			for t := range T {
+				row := buf[t*len(idx) : (t+1)*len(idx)]
+				for k, i := range idx {
+					row[k] = m.step(&m.units[i], &st[k], feat, in, t)
+				}
+			}
+			fn(idx, buf)
+		})
 	}
 	wg.Wait()
 }
 
-// series writes unit u's normalised drive raised to its exponent, (drive/(c50+pool))^p,
-// for every frame of feat into out ([T]): the unit's response before gain, baseline,
-// behaviour and calcium.
-func (m *Mouse) series(u *unit, feat *Features, in *inputs, out []float64) {
+// state is a unit's filter state between frames.
+type state struct {
+	A, Ab [3][tfStages]complex128 // cascades with poles a·e^{iΩ} and a·e^{−iΩ}, per channel
+	pool  float64                 // low-passed normalisation pool energy
+}
+
+// step advances unit u by frame t and returns its normalised drive raised to its
+// exponent, (drive/(c50+pool))^p: the response before gain, baseline, behaviour and
+// calcium. At t = 0 it first sets the state to the steady state of frame 0.
+func (m *Mouse) step(u *unit, st *state, feat *Features, in *inputs, t int) float64 {
 	b := m.bank
 	s := &b.scales[u.scale]
 	g := s.g
-	nodes := g.size()
 	nOri := b.spec.Orientations
-	var zs [3][]float32
-	var dc [3]float64
-	for c := range 3 {
-		zs[c] = feat.z[u.scale*nOri+u.ori[c]]
-		dc[c] = s.dc[u.ori[c]]
-	}
-	blur := feat.blur[u.scale]
-	tc := b.tfs[u.tf]
+	tc := &b.tfs[u.tf]
 	p, pc := tc.pole, cmplx.Conj(tc.pole)
 	gin := complex(1-tc.a, 0)
-	ssP, ssPc := gin/(1-p), gin/(1-pc) // steady-state gain of one stage
-	te := complex(tc.teScale, 0)
-	alpha := math.Exp(-1 / (normTau * b.spec.RateHz))
-	pg := b.pool
-	pnodes := pg.size()
+	x, y := u.x+in.ex[t], u.y+in.ey[t]
 
-	var A, Ab [3][tfStages]complex128
-	pool := 0.0
-	for t := range feat.t {
-		q, wx, wy := locate(g, u.x+in.ex[t], u.y+in.ey[t])
-		q += t * nodes
-		bl := bilin(blur, q, g.nx, wx, wy)
-		eyePh := in.eyePh[(t*in.nS+u.scale)*in.nO : (t*in.nS+u.scale+1)*in.nO]
-		for c := range 3 {
-			z := bilinC(zs[c], q, g.nx, wx, wy)*u.phase[c]*eyePh[u.ori[c]] - complex(dc[c]*bl, 0)
-			if u.conj[c] {
-				z = cmplx.Conj(z)
-			}
-			if t == 0 {
-				x, xc := z, z
-				for k := range tfStages {
-					x, xc = ssP*x, ssPc*xc
-					A[c][k], Ab[c][k] = x, xc
-				}
-			}
-			x, xc := z, z
-			for k := range tfStages {
-				A[c][k] = p*A[c][k] + gin*x
-				Ab[c][k] = pc*Ab[c][k] + gin*xc
-				x, xc = A[c][k], Ab[c][k]
-			}
+	q, wx, wy := locate(g, x, y)
+	q += t * g.size()
+	bl := bilin(feat.blur[u.scale], q, g.nx, wx, wy)
+	eyePh := in.eyePh[(t*in.nS+u.scale)*in.nO : (t*in.nS+u.scale+1)*in.nO]
+	for c := range 3 {
+		o := u.ori[c]
+		z := bilinC(feat.z[u.scale*nOri+o], q, g.nx, wx, wy)*u.phase[c]*eyePh[o] - complex(s.dc[o]*bl, 0)
+		if u.conj[c] {
+			z = cmplx.Conj(z)
 		}
-		const last = tfStages - 1
-		drive := 0.0
-		switch u.class {
-		case ClassSimple:
-			for c := range 3 {
-				drive += u.w[c] * math.Max(0, real((A[c][last]+Ab[c][last])*te*u.psi))
-			}
-		case ClassComplex:
-			for c := range 3 {
-				drive += u.w[c] * cmplx.Abs((A[c][last]+Ab[c][last])*te)
-			}
-		case ClassDS:
-			for c := range 3 {
-				drive += u.w[c] * cmplx.Abs(A[c][last])
-			}
-			drive += u.wNull * cmplx.Abs(Ab[0][last])
-		}
-		pq, pwx, pwy := locate(pg, u.x+in.ex[t], u.y+in.ey[t])
-		e := bilin(feat.pool, pq+t*pnodes, pg.nx, pwx, pwy)
+		A, Ab := &st.A[c], &st.Ab[c]
 		if t == 0 {
-			pool = e
+			v, vc := z, z
+			for k := range tfStages {
+				v, vc = gin/(1-p)*v, gin/(1-pc)*vc
+				A[k], Ab[k] = v, vc
+			}
 		}
-		pool = alpha*pool + (1-alpha)*e
-		d := drive / (u.c50 + math.Sqrt(math.Max(0, pool)))
-		out[t] = math.Pow(d, u.exponent)
+		v, vc := z, z
+		for k := range tfStages {
+			A[k] = p*A[k] + gin*v
+			Ab[k] = pc*Ab[k] + gin*vc
+			v, vc = A[k], Ab[k]
+		}
 	}
+	const last = tfStages - 1
+	drive := 0.0
+	switch u.class {
+	case ClassSimple:
+		te := complex(tc.teScale, 0)
+		for c := range 3 {
+			drive += u.w[c] * math.Max(0, real((st.A[c][last]+st.Ab[c][last])*te*u.psi))
+		}
+	case ClassComplex:
+		for c := range 3 {
+			drive += u.w[c] * tc.teScale * cmplx.Abs(st.A[c][last]+st.Ab[c][last])
+		}
+	case ClassDS:
+		for c := range 3 {
+			drive += u.w[c] * cmplx.Abs(st.A[c][last])
+		}
+		drive += u.wNull * cmplx.Abs(st.Ab[0][last])
+	}
+
+	pq, pwx, pwy := locate(b.pool, x, y)
+	e := bilin(feat.pool, pq+t*b.pool.size(), b.pool.nx, pwx, pwy)
+	if t == 0 {
+		st.pool = e
+	}
+	alpha := math.Exp(-1 / (normTau * b.spec.RateHz))
+	st.pool = alpha*st.pool + (1-alpha)*e
+	d := drive / (u.c50 + math.Sqrt(math.Max(0, st.pool)))
+	return math.Pow(d, u.exponent)
 }
 
 // locate returns, for pixel position (x, y) clamped to grid g, the index of the node
@@ -228,30 +233,31 @@ func (m *Mouse) calibrate() {
 	feat := m.bank.calib
 	T := feat.t
 	in := m.newInputs(feat, m.RestBehavior(T))
-	m.forUnits(T, func(lo, hi int, buf []float64) {
-		for i := lo; i < hi; i++ {
+	m.forUnits(feat, in, func(idx []int, buf []float64) {
+		n := len(idx)
+		for k, i := range idx {
 			u := &m.units[i]
-			m.series(u, feat, in, buf)
+			x := func(t int) float64 { return buf[t*n+k] }
 			mean := u.gain
 			mu := 0.0
-			for _, v := range buf[calibBurnIn:] {
-				mu += v
+			for t := calibBurnIn; t < T; t++ {
+				mu += x(t)
 			}
 			mu /= float64(T - calibBurnIn)
 			u.gain = (mean - u.base) / math.Max(mu, 1e-12)
 			// Signal variance of the calcium-filtered rate.
 			a := u.aCa
-			c := u.gain*buf[0] + u.base
+			c := u.gain*x(0) + u.base
 			var s1, s2 float64
 			for t := range T {
-				c = a*c + (1-a)*(u.gain*buf[t]+u.base)
+				c = a*c + (1-a)*(u.gain*x(t)+u.base)
 				if t >= calibBurnIn {
 					s1 += c
 					s2 += c * c
 				}
 			}
-			n := float64(T - calibBurnIn)
-			varS := math.Max(s2/n-(s1/n)*(s1/n), 1e-12)
+			nt := float64(T - calibBurnIn)
+			varS := math.Max(s2/nt-(s1/nt)*(s1/nt), 1e-12)
 			// CC_max² = σs²/(σs² + σn²/R) ⇒ σn² = R·σs²·(1/ρ² − 1), and a Poisson count
 			// of mean κ·r through the kernel h (Σh = 1) has σn² = Σh²·mean/κ.
 			sumH2 := (1 - a) / (1 + a)

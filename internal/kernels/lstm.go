@@ -1,0 +1,170 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// LSTMCell describes the fused LSTM update of MODEL.md 4.2 and 4.4 step 6:
+//
+//	i, f, o = sigmoid(a_i, a_f, a_o),  g = tanh(a_g)
+//	c = f·c_prev + i·g,                h = o·tanh(c)
+//
+// on pre-activation gates laid out as a grouped convolution with G groups and 4·Hd output
+// channels produces them, channel order (group, gate, hidden unit in the group):
+//
+//	gates  [N, G, 4, Hd/G, P]   gate order i, f, g, o within each group
+//	c_prev [N, Hd, P]           hidden channel g·Hd/G + j
+//	c, h   [N, Hd, P]
+//
+// P is the number of positions (H·W for the recurrent core, 1 for the modulation LSTM). With
+// G = 1 the gates are [N, 4, Hd, P]. So one grouped 1×1 convolution can compute all four gates of
+// the reference's four per-gate convolutions (4.4 step 6: each 1024 → 256 with 8 groups) if its
+// weight rows are stacked group-major: rows g·4·Hd/G + q·Hd/G + j take row g·Hd/G + j of gate
+// q's weight, and the bias likewise.
+//
+// The activations are computed in float64 with the math package and rounded once.
+type LSTMCell struct {
+	N, G, Hd, P int
+}
+
+// lstmMinParallel is the number of elements below which the cell runs on the calling goroutine:
+// the modulation LSTM (N·16 elements) costs less than starting a goroutine.
+const lstmMinParallel = 1 << 14
+
+// Validate reports whether the sizes are usable.
+func (l LSTMCell) Validate() error { return l.validate("lstm cell") }
+
+func (l LSTMCell) validate(kernel string) error {
+	if err := checkPositive(kernel, "N, G, Hd, P", l.N, l.G, l.Hd, l.P); err != nil {
+		return err
+	}
+	if l.Hd%l.G != 0 {
+		return fmt.Errorf("%s: hidden size Hd=%d must be divisible by groups G=%d: %w", kernel, l.Hd, l.G, ErrShape)
+	}
+	return nil
+}
+
+// Forward computes c and h (both overwritten) from gates and cPrev. cPrev may be nil for a
+// zero initial state (MODEL.md 4.4 step 8).
+// Shapes: gates [N, G, 4, Hd/G, P], cPrev, c, h [N, Hd, P].
+func (l LSTMCell) Forward(ws *Workspace, gates, cPrev, c, h []float32) error {
+	const kernel = "lstm cell forward"
+	if err := l.check(kernel, ws, gates, []named{{"c", c}, {"h", h}}, []named{{"cPrev", cPrev}}); err != nil {
+		return err
+	}
+	l.forBlocks(ws, func(b, blk int) {
+		gb, base := gates[4*b*blk:][:4*blk], b*blk
+		for e := 0; e < blk; e++ {
+			i := sigmoid(gb[e])
+			f := sigmoid(gb[blk+e])
+			g := math.Tanh(float64(gb[2*blk+e]))
+			o := sigmoid(gb[3*blk+e])
+			var cp float64
+			if cPrev != nil {
+				cp = float64(cPrev[base+e])
+			}
+			cn := f*cp + i*g
+			c[base+e] = float32(cn)
+			h[base+e] = float32(o * math.Tanh(cn))
+		}
+	})
+	return nil
+}
+
+// Backward computes dGates and dcPrev (both overwritten) from the gradients dh and dc of the
+// loss with respect to h and c (dc is the gradient arriving through the next step's c_prev;
+// either may be nil for zero). It recomputes the activations from gates and cPrev, so the
+// forward pass need keep nothing else. dcPrev may be nil when not needed; cPrev may be nil for
+// a zero initial state.
+// Shapes: gates, dGates [N, G, 4, Hd/G, P]; cPrev, dh, dc, dcPrev [N, Hd, P].
+func (l LSTMCell) Backward(ws *Workspace, gates, cPrev, dh, dc, dGates, dcPrev []float32) error {
+	const kernel = "lstm cell backward"
+	if err := l.check(kernel, ws, gates, nil, []named{{"cPrev", cPrev}, {"dh", dh}, {"dc", dc}, {"dcPrev", dcPrev}}); err != nil {
+		return err
+	}
+	if err := checkLen(kernel, "dGates", len(dGates), len(gates)); err != nil {
+		return err
+	}
+	l.forBlocks(ws, func(b, blk int) {
+		gb, dg, base := gates[4*b*blk:][:4*blk], dGates[4*b*blk:][:4*blk], b*blk
+		for e := 0; e < blk; e++ {
+			i, f, o := sigmoid(gb[e]), sigmoid(gb[blk+e]), sigmoid(gb[3*blk+e])
+			g := math.Tanh(float64(gb[2*blk+e]))
+			var cp, dhe, dce float64
+			if cPrev != nil {
+				cp = float64(cPrev[base+e])
+			}
+			if dh != nil {
+				dhe = float64(dh[base+e])
+			}
+			if dc != nil {
+				dce = float64(dc[base+e])
+			}
+			tc := math.Tanh(f*cp + i*g)
+			dct := dce + dhe*o*(1-tc*tc) // total gradient reaching c
+			dg[e] = float32(dct * g * i * (1 - i))
+			dg[blk+e] = float32(dct * cp * f * (1 - f))
+			dg[2*blk+e] = float32(dct * i * (1 - g*g))
+			dg[3*blk+e] = float32(dhe * tc * o * (1 - o))
+			if dcPrev != nil {
+				dcPrev[base+e] = float32(dct * f)
+			}
+		}
+	})
+	return nil
+}
+
+// forBlocks calls fn(b, blk) for every (batch item, group) block b in [0, N·G), fanned out over
+// ws when the cell is large. Block b's gate q is gates[(4·b+q)·blk:][:blk] and its state is
+// state[b·blk:][:blk], with blk = Hd/G·P.
+func (l LSTMCell) forBlocks(ws *Workspace, fn func(b, blk int)) {
+	blk := l.Hd / l.G * l.P
+	nb := l.N * l.G
+	if nb*blk < lstmMinParallel {
+		for b := 0; b < nb; b++ {
+			fn(b, blk)
+		}
+		return
+	}
+	ws.run(nb, func(_, b int) { fn(b, blk) })
+}
+
+// named is a slice with its name, for error messages.
+type named struct {
+	name string
+	s    []float32
+}
+
+// check validates ws, the sizes, gates, the required state slices and every optional one that
+// is not nil.
+func (l LSTMCell) check(kernel string, ws *Workspace, gates []float32, required, optional []named) error {
+	if err := checkWS(kernel, ws); err != nil {
+		return err
+	}
+	if err := l.validate(kernel); err != nil {
+		return err
+	}
+	n := l.N * l.Hd * l.P
+	if err := checkLen(kernel, "gates", len(gates), 4*n); err != nil {
+		return err
+	}
+	for _, r := range required {
+		if err := checkLen(kernel, r.name, len(r.s), n); err != nil {
+			return err
+		}
+	}
+	for _, o := range optional {
+		if o.s != nil {
+			if err := checkLen(kernel, o.name, len(o.s), n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// sigmoid returns 1/(1+e^−x) in float64.
+func sigmoid(x float32) float64 {
+	return 1 / (1 + math.Exp(-float64(x)))
+}
