@@ -164,7 +164,9 @@ static int fm_write_dset(hid_t loc, const char *name, int kind, int rank,
 	if (sp < 0) return -1;
 	dcpl = H5Pcreate(H5P_DATASET_CREATE);
 	if (dcpl < 0) goto done;
-	if (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_deflate(dcpl, level) < 0) goto done;
+	// No modification times: identical content gives a byte-identical file.
+	if (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_deflate(dcpl, level) < 0 ||
+		H5Pset_obj_track_times(dcpl, 0) < 0) goto done;
 	d = H5Dcreate2(loc, name, ft, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
 	if (d < 0) goto done;
 	if (H5Dwrite(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) goto done;
@@ -263,14 +265,18 @@ done:;
 static int fm_write_strs(hid_t loc, const char *name, int is_attr, int scalar, size_t n, char **vals) {
 	int rc = -1;
 	hsize_t dim = n;
-	hid_t obj = -1, sp = -1;
+	hid_t obj = -1, sp = -1, dcpl = -1;
 	hid_t t = H5Tcopy(H5T_C_S1);
 	if (t < 0) return -1;
 	if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) goto done;
 	sp = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
 	if (sp < 0) goto done;
+	if (!is_attr) {
+		dcpl = H5Pcreate(H5P_DATASET_CREATE);
+		if (dcpl < 0 || H5Pset_obj_track_times(dcpl, 0) < 0) goto done;
+	}
 	obj = is_attr ? H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)
-	              : H5Dcreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+	              : H5Dcreate2(loc, name, t, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
 	if (obj < 0) goto done;
 	herr_t e = is_attr ? H5Awrite(obj, t, vals) : H5Dwrite(obj, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, vals);
 	rc = e < 0 ? -1 : 0;
@@ -278,6 +284,7 @@ done:;
 	hid_t es = fm_keep(rc);
 	if (obj >= 0) { if (is_attr) H5Aclose(obj); else H5Dclose(obj); }
 	if (sp >= 0) H5Sclose(sp);
+	if (dcpl >= 0) H5Pclose(dcpl);
 	H5Tclose(t);
 	fm_restore(es);
 	return rc;

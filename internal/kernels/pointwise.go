@@ -1,0 +1,173 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// GELUGamma is the NF-Net gamma that follows GELU so that a standard-normal input keeps unit
+// variance (MODEL.md 1.4; used verbatim, not recomputed).
+const GELUGamma = 1.7015043
+
+// pointwiseChunk is the number of elements below which an elementwise kernel stays on the
+// calling goroutine, and the smallest range a worker gets.
+const pointwiseChunk = 1 << 14
+
+// GELU writes y = γ·x·Φ(x), the exact (erf) GELU times GELUGamma, with Φ(x) = (1 + erf(x/√2))/2.
+// y may be x (in place). Shapes: x, y any, same length.
+func GELU(ws *Workspace, x, y []float32) error {
+	const kernel = "gelu forward"
+	if err := checkWS(kernel, ws); err != nil {
+		return err
+	}
+	if err := checkLen(kernel, "y", len(y), len(x)); err != nil {
+		return err
+	}
+	ws.parallelRange(len(x), pointwiseChunk, func(_, lo, hi int) {
+		for i, v := range x[lo:hi] {
+			xf := float64(v)
+			y[lo+i] = float32(GELUGamma * xf * 0.5 * (1 + math.Erf(xf*(1/math.Sqrt2))))
+		}
+	})
+	return nil
+}
+
+// GELUBackward writes dx = dy·γ·(Φ(x) + x·φ(x)), φ the standard normal density: the gradient of
+// GELU through γ. dx may be dy (in place). Shapes: x, dy, dx any, same length.
+func GELUBackward(ws *Workspace, x, dy, dx []float32) error {
+	const kernel = "gelu backward"
+	if err := checkWS(kernel, ws); err != nil {
+		return err
+	}
+	if err := checkLen(kernel, "dy", len(dy), len(x)); err != nil {
+		return err
+	}
+	if err := checkLen(kernel, "dx", len(dx), len(x)); err != nil {
+		return err
+	}
+	const invSqrt2Pi = 0.3989422804014327 // 1/sqrt(2π)
+	ws.parallelRange(len(x), pointwiseChunk, func(_, lo, hi int) {
+		for i, v := range x[lo:hi] {
+			xf := float64(v)
+			cdf := 0.5 * (1 + math.Erf(xf*(1/math.Sqrt2)))
+			pdf := invSqrt2Pi * math.Exp(-0.5*xf*xf)
+			dx[lo+i] = float32(float64(dy[lo+i]) * GELUGamma * (cdf + xf*pdf))
+		}
+	})
+	return nil
+}
+
+// AvgPool2 describes 2×2 average pooling with stride 2 on M planes of H×W pixels, y [M, H/2,
+// W/2]. For an NCTHW tensor M = N·C·T: frames are pooled one by one (MODEL.md 4.3, the pools of
+// dense blocks 0 and 1). An odd last row or column is dropped, as in PyTorch (floor mode).
+type AvgPool2 struct {
+	M, H, W int
+}
+
+// check validates ws, the sizes and the two slices.
+func (a AvgPool2) check(kernel string, ws *Workspace, in, out []float32, inName, outName string) error {
+	if err := checkWS(kernel, ws); err != nil {
+		return err
+	}
+	if err := checkPositive(kernel, "M, H, W", a.M, a.H, a.W); err != nil {
+		return err
+	}
+	if a.H < 2 || a.W < 2 {
+		return fmt.Errorf("%s: planes %d×%d are smaller than the 2×2 window: %w", kernel, a.H, a.W, ErrShape)
+	}
+	if err := checkLen(kernel, inName, len(in), a.M*a.H*a.W); err != nil {
+		return err
+	}
+	return checkLen(kernel, outName, len(out), a.M*(a.H/2)*(a.W/2))
+}
+
+// Forward writes y = the mean of each 2×2 window of x (overwritten).
+// Shapes: x [M, H, W], y [M, H/2, W/2].
+func (a AvgPool2) Forward(ws *Workspace, x, y []float32) error {
+	if err := a.check("avgpool2 forward", ws, x, y, "x", "y"); err != nil {
+		return err
+	}
+	ho, wo := a.H/2, a.W/2
+	minPlanes := max(1, pointwiseChunk/(a.H*a.W))
+	ws.parallelRange(a.M, minPlanes, func(_, lo, hi int) {
+		for m := lo; m < hi; m++ {
+			src, dst := x[m*a.H*a.W:][:a.H*a.W], y[m*ho*wo:][:ho*wo]
+			for oh := 0; oh < ho; oh++ {
+				r0, r1, d := src[2*oh*a.W:][:2*wo], src[(2*oh+1)*a.W:][:2*wo], dst[oh*wo:][:wo]
+				for ow := range d {
+					d[ow] = 0.25 * (r0[2*ow] + r0[2*ow+1] + r1[2*ow] + r1[2*ow+1])
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// Backward writes dx (overwritten): each input pixel of a window gets a quarter of its output
+// gradient; a dropped odd row or column gets zero.
+// Shapes: dy [M, H/2, W/2], dx [M, H, W].
+func (a AvgPool2) Backward(ws *Workspace, dy, dx []float32) error {
+	if err := a.check("avgpool2 backward", ws, dx, dy, "dx", "dy"); err != nil {
+		return err
+	}
+	ho, wo := a.H/2, a.W/2
+	minPlanes := max(1, pointwiseChunk/(a.H*a.W))
+	ws.parallelRange(a.M, minPlanes, func(_, lo, hi int) {
+		for m := lo; m < hi; m++ {
+			src, dst := dy[m*ho*wo:][:ho*wo], dx[m*a.H*a.W:][:a.H*a.W]
+			if a.H%2 == 1 || a.W%2 == 1 {
+				clear(dst)
+			}
+			for oh := 0; oh < ho; oh++ {
+				r0, r1, s := dst[2*oh*a.W:][:2*wo], dst[(2*oh+1)*a.W:][:2*wo], src[oh*wo:][:wo]
+				for ow, v := range s {
+					q := 0.25 * v
+					r0[2*ow], r0[2*ow+1], r1[2*ow], r1[2*ow+1] = q, q, q, q
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// PoissonLoss returns the mean over the targets that are not NaN of the Poisson loss
+// exp(r) − y·r (MODEL.md 4.7; the log y! term is dropped), and their count. NaN targets are
+// masked out of the mean (MODEL.md 11.5). When dr is not nil it receives the gradient of that
+// mean with respect to r: (exp(r) − y)/count, and 0 at NaN targets. With no valid target the
+// loss is 0, the count 0 and dr all zeros. The sum is accumulated in float64.
+// Shapes: r (log-rates), y (targets), dr: [N·U] (any layout, the same for all three).
+func PoissonLoss(r, y, dr []float32) (loss float64, count int, err error) {
+	const kernel = "poisson loss"
+	if err := checkLen(kernel, "targets", len(y), len(r)); err != nil {
+		return 0, 0, err
+	}
+	if dr != nil {
+		if err := checkLen(kernel, "dr", len(dr), len(r)); err != nil {
+			return 0, 0, err
+		}
+	}
+	var sum float64
+	for i, t := range y {
+		if t != t { // NaN
+			continue
+		}
+		rf := float64(r[i])
+		sum += math.Exp(rf) - float64(t)*rf
+		count++
+	}
+	if count == 0 {
+		clear(dr)
+		return 0, 0, nil
+	}
+	if dr != nil {
+		inv := 1 / float64(count)
+		for i, t := range y {
+			if t != t {
+				dr[i] = 0
+				continue
+			}
+			dr[i] = float32((math.Exp(float64(r[i])) - float64(t)) * inv)
+		}
+	}
+	return sum / float64(count), count, nil
+}
