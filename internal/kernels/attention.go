@@ -53,8 +53,9 @@ func (a Attention) check(kernel string, ws *Workspace, scales []float32, tensors
 type attnScratch struct {
 	qh, qn, kn []float32 // q̂ before the scales, q̂·s, k̂: [C, L]
 	dqn, dkn   []float32 // their gradients: [C, L]
-	p, dp      []float32 // softmax weights and their gradient: [L, L]
+	p, dp      []float32 // softmax weights (or their exponentials) and gradient: [L, L]
 	invq, invk []float32 // 1/‖q[:, l]‖, 1/‖k[:, l]‖ (0 for a zero vector): [L]
+	rinv       []float32 // the softmax normalisers 1/Σ_d e^{w[i, d] − max}: [L]
 	dscale     []float32 // this worker's partial dscales: [G, C]
 }
 
@@ -68,12 +69,12 @@ func (a Attention) scratch(buf []float32) attnScratch {
 	}
 	return attnScratch{
 		qh: take(cl), qn: take(cl), kn: take(cl), dqn: take(cl), dkn: take(cl),
-		p: take(ll), dp: take(ll), invq: take(a.L), invk: take(a.L), dscale: take(a.G * a.C),
+		p: take(ll), dp: take(ll), invq: take(a.L), invk: take(a.L), rinv: take(a.L), dscale: take(a.G * a.C),
 	}
 }
 
 // scratchLen returns the length of one worker buffer.
-func (a Attention) scratchLen() int { return 5*a.C*a.L + 2*a.L*a.L + 2*a.L + a.G*a.C }
+func (a Attention) scratchLen() int { return 5*a.C*a.L + 2*a.L*a.L + 3*a.L + a.G*a.C }
 
 // Forward computes out (overwritten).
 // Shapes: q, k, v, out [N, G, C, L]; scales [G, C].
@@ -88,9 +89,17 @@ func (a Attention) Forward(ws *Workspace, q, k, v, scales, out []float32) error 
 	ws.run(tasks, func(worker, task int) {
 		s := a.scratch(bufs[worker])
 		g := task % a.G
-		a.weights(s, q[task*cl:][:cl], k[task*cl:][:cl], scales[g*a.C:][:a.C])
-		// out[c, i] = Σ_d v[c, d]·p[i, d]
-		sgemm(false, true, a.C, a.L, a.L, 1, v[task*cl:], a.L, s.p, a.L, 0, out[task*cl:], a.L)
+		a.weights(s, q[task*cl:][:cl], k[task*cl:][:cl], scales[g*a.C:][:a.C], false)
+		// out[c, i] = Σ_d v[c, d]·p[i, d], with the softmax normalisation applied to the C×L
+		// result rather than to the L×L weights.
+		o := out[task*cl:][:cl]
+		sgemm(false, true, a.C, a.L, a.L, 1, v[task*cl:], a.L, s.p, a.L, 0, o, a.L)
+		for c := 0; c < a.C; c++ {
+			row := o[c*a.L:][:a.L]
+			for i := range row {
+				row[i] *= s.rinv[i]
+			}
+		}
 	})
 	return nil
 }
@@ -117,7 +126,7 @@ func (a Attention) Backward(ws *Workspace, q, k, v, scales, dout, dq, dk, dv, ds
 		s := a.scratch(bufs[worker])
 		g := task % a.G
 		sc := scales[g*a.C:][:a.C]
-		a.weights(s, q[task*cl:][:cl], k[task*cl:][:cl], sc)
+		a.weights(s, q[task*cl:][:cl], k[task*cl:][:cl], sc, true)
 		da, vv := dout[task*cl:], v[task*cl:]
 		// dv[c, d] = Σ_i da[c, i]·p[i, d];  dp[i, d] = Σ_c da[c, i]·v[c, d]
 		sgemm(false, false, a.C, L, L, 1, da, L, s.p, L, 0, dv[task*cl:], L)
@@ -159,9 +168,10 @@ func (a Attention) Backward(ws *Workspace, q, k, v, scales, dout, dq, dk, dv, ds
 	return nil
 }
 
-// weights fills s.qh, s.qn, s.kn, s.invq, s.invk and the softmax weights s.p for one (item,
-// group) pair.
-func (a Attention) weights(s attnScratch, q, k, scales []float32) {
+// weights fills s.qh, s.qn, s.kn, s.invq, s.invk, and in s.p the exponentials
+// e^{w[i,d] − max_d w[i,d]} of the logits with their row normalisers in s.rinv; with normalize
+// set, s.p is scaled to the softmax weights themselves.
+func (a Attention) weights(s attnScratch, q, k, scales []float32, normalize bool) {
 	L := a.L
 	unitColumns(q, s.qh, s.invq, a.C, L)
 	unitColumns(k, s.kn, s.invk, a.C, L)
@@ -175,21 +185,49 @@ func (a Attention) weights(s attnScratch, q, k, scales []float32) {
 	sgemm(true, false, L, L, a.C, 1, s.qn, L, s.kn, L, 0, s.p, L)
 	for i := 0; i < L; i++ {
 		row := s.p[i*L:][:L]
-		m := row[0]
-		for _, x := range row[1:] {
-			m = max(m, x)
-		}
-		var sum float64
-		for d, x := range row {
-			e := expf(x - m)
-			row[d] = e
-			sum += float64(e)
-		}
-		inv := float32(1 / sum)
-		for d := range row {
-			row[d] *= inv
+		s.rinv[i] = softmaxRow(row)
+		if normalize {
+			for d := range row {
+				row[d] *= s.rinv[i]
+			}
 		}
 	}
+}
+
+// softmaxRow replaces row by e^{x − max(row)} and returns 1/Σ of the new values. The loops
+// carry four independent accumulators so that they run at throughput, not at the latency of
+// one add chain, and the exponential is inlined. A NaN logit makes the whole row NaN.
+func softmaxRow(row []float32) float32 {
+	m := row[0]
+	for _, x := range row[1:] {
+		if x > m {
+			m = x
+		}
+	}
+	if m != m || math.IsInf(float64(m), 0) {
+		m = 0 // a NaN or infinite logit: let the NaN propagate through the exponentials
+	}
+	var s0, s1, s2, s3 float64
+	mf := float64(m)
+	i := 0
+	for ; i+4 <= len(row); i += 4 {
+		r := row[i : i+4 : i+4]
+		e0 := expCore(max(-700, float64(r[0])-mf))
+		e1 := expCore(max(-700, float64(r[1])-mf))
+		e2 := expCore(max(-700, float64(r[2])-mf))
+		e3 := expCore(max(-700, float64(r[3])-mf))
+		r[0], r[1], r[2], r[3] = float32(e0), float32(e1), float32(e2), float32(e3)
+		s0 += e0
+		s1 += e1
+		s2 += e2
+		s3 += e3
+	}
+	for ; i < len(row); i++ {
+		e := expCore(max(-700, float64(row[i])-mf))
+		row[i] = float32(e)
+		s0 += e
+	}
+	return float32(1 / (s0 + s1 + s2 + s3))
 }
 
 // unitColumns writes x[:, l]/‖x[:, l]‖ into u and the inverse norms into inv, for the C×L

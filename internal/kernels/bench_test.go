@@ -74,3 +74,84 @@ func BenchmarkConv3d(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAttention times the recurrent core's cosine attention (MODEL.md 4.4 step 5: N 4,
+// G 8, C 64, L 384). GFLOP/s counts the L×L products only (2, and 5 more in the backward pass
+// with its recomputed logits), not the softmax.
+func BenchmarkAttention(b *testing.B) {
+	a := Attention{N: 4, G: 8, C: 64, L: 384}
+	q, k, v, s := attnInputs(a, 1)
+	n := len(q)
+	out, dout := make([]float32, n), randSlice(newRand(2), n)
+	dq, dk, dv, ds := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, len(s))
+	ws := NewWorkspace(0)
+	product := 2 * float64(a.N*a.G) * float64(a.L*a.L*a.C)
+	b.Run("fwd", func(b *testing.B) {
+		benchKernel(b, 2*product, func() error { return a.Forward(ws, q, k, v, s, out) })
+	})
+	b.Run("fwd+bwd", func(b *testing.B) {
+		benchKernel(b, 7*product, func() error {
+			if err := a.Forward(ws, q, k, v, s, out); err != nil {
+				return err
+			}
+			return a.Backward(ws, q, k, v, s, dout, dq, dk, dv, ds)
+		})
+	})
+}
+
+// BenchmarkGridSample times the perspective module's resampling (MODEL.md 4.1 step 5: N 4,
+// 144×256 monitor image → 128×192 retina) and a readout (MODEL.md 4.6: N 4, C 128, 16×24 map,
+// 8,000 units), forward and forward plus both gradients.
+func BenchmarkGridSample(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		g    GridSample
+	}{
+		{"perspective-N4-144x256-to-128x192", GridSample{N: 4, C: 1, H: 144, W: 256, P: 128 * 192, Pad: GridZeros}},
+		{"readout-N4-C128-16x24-U8000", GridSample{N: 4, C: 128, H: 16, W: 24, P: 8000, Pad: GridBorder}},
+	} {
+		g := tc.g
+		rng := newRand(1)
+		img, grid := randSlice(rng, g.N*g.C*g.H*g.W), scaled(randSlice(rng, g.N*g.P*2), 0.9)
+		out, dout := make([]float32, g.N*g.C*g.P), randSlice(rng, g.N*g.C*g.P)
+		dimg, dgrid := make([]float32, len(img)), make([]float32, len(grid))
+		ws := NewWorkspace(0)
+		b.Run(tc.name+"/fwd", func(b *testing.B) {
+			benchKernel(b, 0, func() error { return g.Forward(ws, img, grid, out) })
+		})
+		b.Run(tc.name+"/fwd+bwd", func(b *testing.B) {
+			benchKernel(b, 0, func() error {
+				if err := g.Forward(ws, img, grid, out); err != nil {
+					return err
+				}
+				return g.Backward(ws, img, grid, dout, dimg, dgrid)
+			})
+		})
+	}
+}
+
+// BenchmarkPointwise times the elementwise kernels at model sizes: the recurrent core's LSTM
+// update (N 4, hidden 256 in 8 groups, 16×24) and GELU on one frame of dense block 0's input
+// (N 4, 32 channels, 64×96).
+func BenchmarkPointwise(b *testing.B) {
+	ws := NewWorkspace(0)
+	l := LSTMCell{N: 4, G: 8, Hd: 256, P: 384}
+	n := l.N * l.Hd * l.P
+	rng := newRand(1)
+	gates, cPrev, dh := scaled(randSlice(rng, 4*n), 3), randSlice(rng, n), randSlice(rng, n)
+	c, h, dGates, dcPrev := make([]float32, n), make([]float32, n), make([]float32, 4*n), make([]float32, n)
+	b.Run("lstm-N4-Hd256-G8-16x24/fwd", func(b *testing.B) {
+		benchKernel(b, 0, func() error { return l.Forward(ws, gates, cPrev, c, h) })
+	})
+	b.Run("lstm-N4-Hd256-G8-16x24/bwd", func(b *testing.B) {
+		benchKernel(b, 0, func() error { return l.Backward(ws, gates, cPrev, dh, nil, dGates, dcPrev) })
+	})
+	x := scaled(randSlice(rng, 4*32*64*96), 3)
+	y := make([]float32, len(x))
+	b.Run("gelu-N4-C32-64x96/fwd", func(b *testing.B) {
+		benchKernel(b, 0, func() error { return GELU(ws, x, y) })
+	})
+	b.Run("gelu-N4-C32-64x96/bwd", func(b *testing.B) {
+		benchKernel(b, 0, func() error { return GELUBackward(ws, x, x, y) })
+	})
+}

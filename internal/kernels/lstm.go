@@ -1,9 +1,6 @@
 package kernels
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // LSTMCell describes the fused LSTM update of MODEL.md 4.2 and 4.4 step 6:
 //
@@ -23,7 +20,8 @@ import (
 // weight rows are stacked group-major: rows g·4·Hd/G + q·Hd/G + j take row g·Hd/G + j of gate
 // q's weight, and the bias likewise.
 //
-// The activations are computed in float64 with the math package and rounded once.
+// The activations are computed in float64 with the fast functions of mathf.go (errors at
+// float32 rounding level) and rounded once.
 type LSTMCell struct {
 	N, G, Hd, P int
 }
@@ -56,17 +54,17 @@ func (l LSTMCell) Forward(ws *Workspace, gates, cPrev, c, h []float32) error {
 	l.forBlocks(ws, func(b, blk int) {
 		gb, base := gates[4*b*blk:][:4*blk], b*blk
 		for e := 0; e < blk; e++ {
-			i := sigmoid(gb[e])
-			f := sigmoid(gb[blk+e])
-			g := math.Tanh(float64(gb[2*blk+e]))
-			o := sigmoid(gb[3*blk+e])
+			i := sigmoidf(gb[e])
+			f := sigmoidf(gb[blk+e])
+			g := tanhf(float64(gb[2*blk+e]))
+			o := sigmoidf(gb[3*blk+e])
 			var cp float64
 			if cPrev != nil {
 				cp = float64(cPrev[base+e])
 			}
 			cn := f*cp + i*g
 			c[base+e] = float32(cn)
-			h[base+e] = float32(o * math.Tanh(cn))
+			h[base+e] = float32(o * tanhf(cn))
 		}
 	})
 	return nil
@@ -89,8 +87,8 @@ func (l LSTMCell) Backward(ws *Workspace, gates, cPrev, dh, dc, dGates, dcPrev [
 	l.forBlocks(ws, func(b, blk int) {
 		gb, dg, base := gates[4*b*blk:][:4*blk], dGates[4*b*blk:][:4*blk], b*blk
 		for e := 0; e < blk; e++ {
-			i, f, o := sigmoid(gb[e]), sigmoid(gb[blk+e]), sigmoid(gb[3*blk+e])
-			g := math.Tanh(float64(gb[2*blk+e]))
+			i, f, o := sigmoidf(gb[e]), sigmoidf(gb[blk+e]), sigmoidf(gb[3*blk+e])
+			g := tanhf(float64(gb[2*blk+e]))
 			var cp, dhe, dce float64
 			if cPrev != nil {
 				cp = float64(cPrev[base+e])
@@ -101,7 +99,7 @@ func (l LSTMCell) Backward(ws *Workspace, gates, cPrev, dh, dc, dGates, dcPrev [
 			if dc != nil {
 				dce = float64(dc[base+e])
 			}
-			tc := math.Tanh(f*cp + i*g)
+			tc := tanhf(f*cp + i*g)
 			dct := dce + dhe*o*(1-tc*tc) // total gradient reaching c
 			dg[e] = float32(dct * g * i * (1 - i))
 			dg[blk+e] = float32(dct * cp * f * (1 - f))
@@ -162,9 +160,4 @@ func (l LSTMCell) check(kernel string, ws *Workspace, gates []float32, required,
 		}
 	}
 	return nil
-}
-
-// sigmoid returns 1/(1+e^−x) in float64.
-func sigmoid(x float32) float64 {
-	return 1 / (1 + math.Exp(-float64(x)))
 }

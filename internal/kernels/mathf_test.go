@@ -5,34 +5,81 @@ import (
 	"testing"
 )
 
-// TestExpf checks expf against math.Exp on a fine grid over the float32 domain and at the
-// edges: relative error below 1.5e-7 (the polynomial contributes < 5e-9, the final rounding
-// to float32 up to 6e-8; the bound leaves room for both), exact overflow and underflow.
-func TestExpf(t *testing.T) {
-	worst, at := 0.0, 0.0
-	for x := -103.0; x < 88.7; x += 0.000917 {
-		want := math.Exp(float64(float32(x)))
-		got := float64(expf(float32(x)))
-		if want < math.SmallestNonzeroFloat32*(1<<23) {
-			continue // subnormal float32 results carry fewer bits; the relative bound does not apply
+// TestFastMath checks each fast function against the math package on a fine grid of its
+// domain, with relative-error bounds that keep it at float32 rounding level (float32's unit
+// roundoff is 6e-8).
+func TestFastMath(t *testing.T) {
+	cases := []struct {
+		name    string
+		lo, hi  float64
+		got     func(float64) float64
+		want    func(float64) float64
+		relTol  float64
+		minWant float64 // below this magnitude the reference is not compared (subnormal results)
+	}{
+		// expf rounds to float32: 6e-8 from rounding, 1e-8 from the polynomial.
+		{"expf", -103, 88.7, func(x float64) float64 { return float64(expf(float32(x))) },
+			func(x float64) float64 { return math.Exp(float64(float32(x))) }, 1.5e-7, 1e-37},
+		{"expCore", -700, 700, expCore, math.Exp, 2e-8, 0},
+		{"sigmoidf", -100, 100, func(x float64) float64 { return sigmoidf(float32(x)) },
+			func(x float64) float64 { return 1 / (1 + math.Exp(-float64(float32(x)))) }, 2e-8, 1e-300},
+		{"tanhf", -20, 20, tanhf, math.Tanh, 1.5e-7, 1e-300},
+		{"tanhf-small", -0.2, 0.2, tanhf, math.Tanh, 1.5e-7, 1e-300},
+		{"erfcPos", 0, 10, erfcPos, math.Erfc, 3e-8, 0},
+		{"normCDF", -14, 8, normCDF, func(x float64) float64 { return 0.5 * math.Erfc(-x/math.Sqrt2) }, 3e-8, 1e-44},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			worst, at := 0.0, 0.0
+			const steps = 400000
+			for i := 0; i <= steps; i++ {
+				x := tc.lo + (tc.hi-tc.lo)*float64(i)/steps
+				want := tc.want(x)
+				if math.Abs(want) < tc.minWant {
+					continue
+				}
+				if e := math.Abs(tc.got(x)/want - 1); e > worst {
+					worst, at = e, x
+				}
+			}
+			if worst > tc.relTol {
+				t.Errorf("relative error %.3g at x = %v, want ≤ %.3g", worst, at, tc.relTol)
+			}
+			t.Logf("worst relative error %.3g at x = %.5g", worst, at)
+		})
+	}
+	t.Run("edges", func(t *testing.T) {
+		inf := math.Inf(1)
+		checks := []struct {
+			name      string
+			got, want float64
+		}{
+			{"expf(0)", float64(expf(0)), 1},
+			{"expf(89)", float64(expf(89)), inf},
+			{"expf(-104)", float64(expf(-104)), 0},
+			{"expf(+Inf)", float64(expf(float32(inf))), inf},
+			{"expf(-Inf)", float64(expf(float32(-inf))), 0},
+			{"sigmoidf(+Inf)", sigmoidf(float32(inf)), 1},
+			{"sigmoidf(-Inf) as float32", float64(float32(sigmoidf(float32(-inf)))), 0},
+			{"tanhf(+Inf)", tanhf(inf), 1},
+			{"tanhf(-Inf)", tanhf(-inf), -1},
+			{"tanhf(0)", tanhf(0), 0},
+			{"normCDF(-40)", normCDF(-40), 0},
+			{"normCDF(40)", normCDF(40), 1},
 		}
-		if e := math.Abs(got/want - 1); e > worst {
-			worst, at = e, x
+		for _, c := range checks {
+			if c.got != c.want {
+				t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+			}
 		}
-	}
-	if worst > 1.5e-7 {
-		t.Errorf("expf relative error %.3g at x = %v, want ≤ 1.5e-7", worst, at)
-	}
-	t.Logf("worst relative error %.3g at x = %.4f", worst, at)
-	cases := []struct{ x, want float32 }{
-		{0, 1}, {89, float32(math.Inf(1))}, {-104, 0}, {float32(math.Inf(-1)), 0}, {float32(math.Inf(1)), float32(math.Inf(1))},
-	}
-	for _, c := range cases {
-		if got := expf(c.x); got != c.want {
-			t.Errorf("expf(%v) = %v, want %v", c.x, got, c.want)
+		nan := math.NaN()
+		for name, v := range map[string]float64{
+			"expf": float64(expf(float32(nan))), "sigmoidf": sigmoidf(float32(nan)),
+			"tanhf": tanhf(nan), "normCDF": normCDF(nan),
+		} {
+			if !math.IsNaN(v) {
+				t.Errorf("%s(NaN) = %v, want NaN", name, v)
+			}
 		}
-	}
-	if got := expf(float32(math.NaN())); !math.IsNaN(float64(got)) {
-		t.Errorf("expf(NaN) = %v, want NaN", got)
-	}
+	})
 }

@@ -188,7 +188,7 @@ type resampler struct {
 }
 
 // NewBank builds the filter bank for spec and computes the features of its built-in
-// calibration clip (4 s of drifting 1/f gratings), which NewMouse uses to scale each
+// calibration clip (10 s, see calibrationClip), which NewMouse uses to scale each
 // unit's gain and noise.
 func NewBank(spec BankSpec) (*Bank, error) {
 	if err := spec.Validate(); err != nil {

@@ -14,7 +14,7 @@ import (
 // unit, whatever its channel, is driven, and no unit's gain is set by a stimulus that
 // hardly reaches it. The cut between the halves adds the transient of a new scene.
 const (
-	calibFrames   = 120            // 4 s at 30 Hz
+	calibFrames   = 300            // 10 s at 30 Hz, the length of a trial
 	calibBurnIn   = 15             // frames dropped from calibration statistics
 	calibSeed     = 0x6361_6c69_62 // "calib"
 	calibLayers   = 3              // moving layers of the natural-like half

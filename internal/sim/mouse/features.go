@@ -10,9 +10,9 @@ import (
 // orientation the demodulated complex Gabor response, the Gaussian-blurred luminance that
 // removes the filters' residual DC, and the normalisation pool. All mice read the same
 // Features; nothing in it depends on a mouse. Memory is about
-// T·(Σ_scales nodes·(2·orientations+1) + pool nodes)·4 bytes: 19 MB per 10 s at the
-// default bank on a 64×36 frame, and about the same at 256×144, because the grids are
-// set in degrees.
+// T·(Σ_scales nodes·(2·orientations+1) + pool nodes)·4 bytes with the default bank:
+// 55 MB per 10 s (300 frames) on a 64×36 frame, where the finest grid is every pixel,
+// and 30 MB on a 256×144 frame (the grids are set in degrees, not pixels).
 type Features struct {
 	bank *Bank
 	t    int

@@ -145,13 +145,13 @@ func (m *Mouse) step(u *unit, st *state, feat *Features, in *inputs, t int) floa
 	gin := complex(1-tc.a, 0)
 	x, y := u.x+in.ex[t], u.y+in.ey[t]
 
-	q, wx, wy := locate(g, x, y)
-	q += t * g.size()
-	bl := bilin(feat.blur[u.scale], q, g.nx, wx, wy)
+	var cu cubic
+	cu.locate(g, x, y, t*g.size())
+	bl := cu.real(feat.blur[u.scale])
 	eyePh := in.eyePh[(t*in.nS+u.scale)*in.nO : (t*in.nS+u.scale+1)*in.nO]
 	for c := range 3 {
 		o := u.ori[c]
-		z := bilinC(feat.z[u.scale*nOri+o], q, g.nx, wx, wy)*u.phase[c]*eyePh[o] - complex(s.dc[o]*bl, 0)
+		z := cu.complex(feat.z[u.scale*nOri+o])*u.phase[c]*eyePh[o] - complex(s.dc[o]*bl, 0)
 		if u.conj[c] {
 			z = cmplx.Conj(z)
 		}
@@ -210,20 +210,62 @@ func locate(g grid, x, y float64) (q int, wx, wy float64) {
 	return iy*g.nx + ix, fx - float64(ix), fy - float64(iy)
 }
 
-// bilin interpolates the real map m ([ny, nx] starting at node q's frame) at node q + (wx, wy).
+// bilin interpolates the real map m at node q + (wx, wy) (nodes q, q+1, q+nx, q+nx+1).
 func bilin(m []float32, q, nx int, wx, wy float64) float64 {
 	a := (1-wx)*float64(m[q]) + wx*float64(m[q+1])
 	c := (1-wx)*float64(m[q+nx]) + wx*float64(m[q+nx+1])
 	return (1-wy)*a + wy*c
 }
 
-// bilinC interpolates the interleaved complex map m at node q + (wx, wy).
-func bilinC(m []float32, q, nx int, wx, wy float64) complex128 {
-	q *= 2
-	r := 2 * nx
-	re := (1-wy)*((1-wx)*float64(m[q])+wx*float64(m[q+2])) + wy*((1-wx)*float64(m[q+r])+wx*float64(m[q+r+2]))
-	im := (1-wy)*((1-wx)*float64(m[q+1])+wx*float64(m[q+3])) + wy*((1-wx)*float64(m[q+r+1])+wx*float64(m[q+r+3]))
+// cubic holds the Catmull-Rom interpolation of one position on a grid: the 4×4 nodes
+// around it (edges repeated) and their separable weights. Cubic rather than bilinear
+// interpolation keeps the error on the demodulated Gabor maps, whose spectrum reaches
+// about 2/σ, below 1–2 % half-way between nodes (bilinear: up to 12 %).
+type cubic struct {
+	idx [16]int     // node offsets into a [T, ny, nx] map (complex maps: ×2)
+	w   [16]float64 // weights, summing to 1
+}
+
+// locate sets c for pixel position (x, y), clamped to grid g, in the frame starting at
+// node offset base.
+func (c *cubic) locate(g grid, x, y float64, base int) {
+	st := float64(g.step)
+	fx := math.Max(0, math.Min(x/st, float64(g.nx-1)))
+	fy := math.Max(0, math.Min(y/st, float64(g.ny-1)))
+	ix, iy := min(int(fx), g.nx-2), min(int(fy), g.ny-2)
+	wx, wy := catmullRom(fx-float64(ix)), catmullRom(fy-float64(iy))
+	for a := range 4 {
+		row := base + clamp(iy+a-1, 0, g.ny-1)*g.nx
+		for b := range 4 {
+			c.idx[4*a+b] = row + clamp(ix+b-1, 0, g.nx-1)
+			c.w[4*a+b] = wy[a] * wx[b]
+		}
+	}
+}
+
+// real interpolates the real map m.
+func (c *cubic) real(m []float32) float64 {
+	v := 0.0
+	for k, i := range c.idx {
+		v += c.w[k] * float64(m[i])
+	}
+	return v
+}
+
+// complex interpolates the interleaved complex map m.
+func (c *cubic) complex(m []float32) complex128 {
+	var re, im float64
+	for k, i := range c.idx {
+		re += c.w[k] * float64(m[2*i])
+		im += c.w[k] * float64(m[2*i+1])
+	}
 	return complex(re, im)
+}
+
+// catmullRom returns the weights of the nodes at −1, 0, 1, 2 for fraction f ∈ [0, 1].
+func catmullRom(f float64) [4]float64 {
+	f2, f3 := f*f, f*f*f
+	return [4]float64{(-f3 + 2*f2 - f) / 2, (3*f3 - 5*f2 + 2) / 2, (-3*f3 + 4*f2 + f) / 2, (f3 - f2) / 2}
 }
 
 // calibrate sets every unit's gain (from its drawn target mean, stored in gain by

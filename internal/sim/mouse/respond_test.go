@@ -41,11 +41,13 @@ func smoothClip(spec BankSpec, T int, seed uint64, dx, dy float64) []uint8 {
 // (converted to degrees, elevation up) leaves the noise-free rate (nearly) unchanged:
 // the units sample the shared maps at RF + gaze. Only units whose RF lies at least
 // 3σ + |d| inside the frame are compared (elsewhere the frame edge differs). The
-// residual comes from bilinear interpolation of the demodulated maps between grid
-// nodes and from rounding the shifted frames to uint8.
+// residual comes from rounding the re-rendered frames to uint8 (it is there for a shift
+// by a multiple of every grid step, here (−5, 0): steps are 5, 2 and 1 px) and from the
+// cubic interpolation of the maps between grid nodes (shifts (3, −2) and (1, 1)); both
+// are raised to the unit's exponent of up to 3.
 func TestEyeShift(t *testing.T) {
 	b := testBank(t)
-	m := testMouse(t, b, MouseSpec{ID: "eye", Units: 400, Seed: 5})
+	m := testMouse(t, b, MouseSpec{ID: "eye", Units: 800, Seed: 5})
 	tr := m.Truth()
 	const T = 60
 	for _, d := range [][2]float64{{3, -2}, {1, 1}, {-5, 0}} {
@@ -77,9 +79,6 @@ func TestEyeShift(t *testing.T) {
 				den += float64(ref[i*U+u])
 			}
 			errs = append(errs, num/den)
-			if num/den > 0.05 {
-				t.Logf("unit %d class %s sf %g x %.2f y %.2f exp %.2f mean %.3f err %.3f", u, tr.Class[u], tr.SF[u], x, y, tr.Exponent[u], den/float64(T-10), num/den)
-			}
 		}
 		slices.Sort(errs)
 		med, worst := errs[len(errs)/2], errs[len(errs)-1]
@@ -87,10 +86,10 @@ func TestEyeShift(t *testing.T) {
 		if len(errs) < 20 {
 			t.Errorf("shift %v: only %d units inside the margin", d, len(errs))
 		}
-		// Tolerances: measured median ≈ 0.3 %, max ≈ 3 % (bilinear error is largest for
-		// simple units with a high exponent); these bounds leave room for seeds.
-		if med > 0.02 || worst > 0.1 {
-			t.Errorf("shift %v: relative rate error median %.4f (want ≤ 0.02), max %.4f (want ≤ 0.1)", d, med, worst)
+		// Measured medians 0.1–0.6 %, maxima 2.4–4.2 % (bilinear interpolation gave up to
+		// 21 %); the bounds are about twice that.
+		if med > 0.015 || worst > 0.08 {
+			t.Errorf("shift %v: relative rate error median %.4f (want ≤ 0.015), max %.4f (want ≤ 0.08)", d, med, worst)
 		}
 	}
 }

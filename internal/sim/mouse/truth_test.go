@@ -1,6 +1,8 @@
 package mouse
 
 import (
+	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -118,4 +120,97 @@ func TestOrientationTruth(t *testing.T) {
 	if float64(exact) < 0.9*float64(tested) {
 		t.Errorf("exact orientation peak for %d of %d units, want ≥ 90 %%", exact, tested)
 	}
+}
+
+// TestReceptiveFieldTruth maps receptive fields with flashing dots (MODEL.md 10.4): each
+// dot, bright or dark, one pixel on mid-grey, is shown for 3 frames after one grey frame
+// (the filters start in the grey steady state) and read with a box response over those
+// frames. The on+off map, minus the grey response and clipped at 0, is symmetric about
+// the RF centre for every class (an odd simple filter has an on lobe on one side and an
+// off lobe on the other), so its centroid must match the recorded centre. Dots cover
+// every pixel, so the bank is a small one (32×18 pixels at 3.75°/pixel, about 1,150
+// clips of 4 frames). Only units whose map fits in the frame (centre ≥ 2.5σ + 1 px
+// inside) are checked. Pass: centroid within 0.5 px for all, the strongest dot within
+// 2 px (the lobe offset of an odd simple filter is at most a quarter period, 1.7 px at
+// 0.04 cycles/degree, plus rounding to the pixel).
+func TestReceptiveFieldTruth(t *testing.T) {
+	b, err := NewBank(BankSpec{Width: 32, Height: 18, DegPerPixel: 3.75})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := testMouse(t, b, MouseSpec{ID: "rf", Units: 600, Seed: 21})
+	tr := m.Truth()
+	w, h := b.spec.Width, b.spec.Height
+	var units []int
+	for u := range tr.Class {
+		s := float64(tr.SigmaPixel[u])
+		x, y := float64(tr.RFPixel[2*u]), float64(tr.RFPixel[2*u+1])
+		m := 2.5*s + 1
+		if x >= m && y >= m && x <= float64(w-1)-m && y <= float64(h-1)-m {
+			units = append(units, u)
+		}
+	}
+	if len(units) < 20 {
+		t.Fatalf("only %d units fit the dot map", len(units))
+	}
+
+	const T = 4
+	U := len(tr.Class)
+	grey := make([]uint8, T*w*h)
+	for i := range grey {
+		grey[i] = 128
+	}
+	base := meanRates(respondRest(t, m, grey, T), T, U, 1)
+	maps := make([][]float64, U) // [U][h·w] on+off response above grey
+	for _, u := range units {
+		maps[u] = make([]float64, w*h)
+	}
+	clip := make([]uint8, T*w*h)
+	var feat *Features
+	rng := rand.New(rand.NewPCG(0, 0))
+	rest := m.RestBehavior(T)
+	for y := range h {
+		for x := range w {
+			for _, v := range []uint8{255, 0} {
+				copy(clip, grey)
+				for f := 1; f < T; f++ {
+					clip[(f*h+y)*w+x] = v
+				}
+				if feat, err = b.Features(clip, T, feat); err != nil {
+					t.Fatal(err)
+				}
+				rate, _, err := m.Respond(feat, rest, rng)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := meanRates(rate, T, U, 1)
+				for _, u := range units {
+					maps[u][y*w+x] += max(0, r[u]-base[u])
+				}
+			}
+		}
+	}
+	worstC, worstP := 0.0, 0.0
+	for _, u := range units {
+		var sx, sy, sw, best float64
+		bx, by := 0, 0
+		for y := range h {
+			for x := range w {
+				v := maps[u][y*w+x]
+				sx, sy, sw = sx+v*float64(x), sy+v*float64(y), sw+v
+				if v > best {
+					best, bx, by = v, x, y
+				}
+			}
+		}
+		rx, ry := float64(tr.RFPixel[2*u]), float64(tr.RFPixel[2*u+1])
+		cd := math.Hypot(sx/sw-rx, sy/sw-ry)
+		pd := math.Hypot(float64(bx)-rx, float64(by)-ry)
+		worstC, worstP = max(worstC, cd), max(worstP, pd)
+		if cd > 0.5 || pd > 2 {
+			t.Errorf("unit %d (%s, σ %.1f px, phase %g): RF at (%.2f, %.2f), dot centroid (%.2f, %.2f), strongest dot (%d, %d)",
+				u, tr.Class[u], tr.SigmaPixel[u], tr.Phase[u], rx, ry, sx/sw, sy/sw, bx, by)
+		}
+	}
+	t.Logf("%d units mapped; worst centroid error %.2f px, strongest dot %.2f px", len(units), worstC, worstP)
 }

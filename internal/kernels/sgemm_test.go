@@ -1,0 +1,85 @@
+package kernels
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+// refGemm is C = alpha·op(A)·op(B) + beta·C in float64 with explicit strides.
+func refGemm(ta, tb bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) []float64 {
+	out := append([]float64(nil), c...)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for p := 0; p < k; p++ {
+				ai, bi := i*lda+p, p*ldb+j
+				if ta {
+					ai = p*lda + i
+				}
+				if tb {
+					bi = j*ldb + p
+				}
+				av, bv := a[ai], b[bi]
+				s += av * bv
+			}
+			out[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+		}
+	}
+	return out
+}
+
+func TestSgemmMatchesReference(t *testing.T) {
+	const m, n, k, pad = 5, 7, 4, 3 // leading dimensions exceed the column counts by pad
+	for _, ta := range []bool{false, true} {
+		for _, tb := range []bool{false, true} {
+			for _, ab := range [][2]float32{{1, 0}, {0.5, 2}, {-1, 1}} {
+				t.Run(fmt.Sprintf("ta=%v/tb=%v/alpha=%v/beta=%v", ta, tb, ab[0], ab[1]), func(t *testing.T) {
+					ra, ca := m, k
+					if ta {
+						ra, ca = k, m
+					}
+					rb, cb := k, n
+					if tb {
+						rb, cb = n, k
+					}
+					lda, ldb, ldc := ca+pad, cb+pad, n+pad
+					rng := newRand(1)
+					a, b, c := randSlice(rng, ra*lda), randSlice(rng, rb*ldb), randSlice(rng, m*ldc)
+					want := refGemm(ta, tb, m, n, k, float64(ab[0]), to64(a), lda, to64(b), ldb, float64(ab[1]), to64(c), ldc)
+					if err := Sgemm(ta, tb, m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc); err != nil {
+						t.Fatal(err)
+					}
+					// Padding columns of C must be untouched: they are compared too.
+					checkClose(t, "c", c, want, tol32)
+				})
+			}
+		}
+	}
+}
+
+func TestSgemmEdgeCases(t *testing.T) {
+	t.Run("k=0 scales C by beta", func(t *testing.T) {
+		c := []float32{1, 2, 3, 4}
+		if err := Sgemm(false, false, 2, 2, 0, 1, nil, 1, nil, 2, 0.5, c, 2); err != nil {
+			t.Fatal(err)
+		}
+		checkClose(t, "c", c, []float64{0.5, 1, 1.5, 2}, 0)
+	})
+	t.Run("empty output", func(t *testing.T) {
+		if err := Sgemm(false, false, 0, 3, 2, 1, nil, 2, make([]float32, 6), 3, 0, nil, 3); err != nil {
+			t.Fatal(err)
+		}
+	})
+	for name, err := range map[string]error{
+		"negative size":    Sgemm(false, false, -1, 2, 2, 1, nil, 2, nil, 2, 0, nil, 2),
+		"short a":          Sgemm(false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2),
+		"lda too small":    Sgemm(false, false, 2, 2, 3, 1, make([]float32, 6), 2, make([]float32, 6), 2, 0, make([]float32, 4), 2),
+		"short transposed": Sgemm(false, true, 2, 3, 2, 1, make([]float32, 4), 2, make([]float32, 5), 2, 0, make([]float32, 6), 3),
+		"short c":          Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2),
+	} {
+		if !errors.Is(err, ErrShape) {
+			t.Errorf("%s: got %v, want an error wrapping ErrShape", name, err)
+		}
+	}
+}
