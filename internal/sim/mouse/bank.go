@@ -32,10 +32,12 @@ const (
 	// tfQ carrier periods. 0.7 gives a half-amplitude band of about ±50 % around the
 	// centre frequency and a response to the opposite direction of 4–8 % of the peak.
 	tfQ = 0.7
-	// poolSigmaDeg is the σ of the Gaussian that pools local contrast energy for divisive
-	// normalisation, in degrees of visual angle (wider than most receptive fields, so the
-	// pool mostly reflects the surround).
-	poolSigmaDeg = 10.0
+	// poolSigmaDeg is the σ of the Gaussian window over which the divisive-normalisation
+	// pool measures local RMS contrast, in degrees of visual angle: wider than receptive
+	// fields, as surround suppression in mouse V1 is. The variance of a grating in that
+	// window is its full power a²/2 for SF above about 0.015 cycles/degree (1 − e^{−σ²k²}
+	// ≥ 0.9), so the pool does not move any unit's preferred SF or orientation.
+	poolSigmaDeg = 20.0
 	// fieldOfViewDeg is the default horizontal extent of the frame: the reference's
 	// monitor spans about 127° (MODEL.md 4.1), the simulator uses 120°.
 	fieldOfViewDeg = 120.0
@@ -134,9 +136,10 @@ type Bank struct {
 	scales   []scale
 	tfs      []temporal
 	pool     grid      // the grid of the normalisation pool map, step σ_pool/2
-	poolTaps []float32 // [2·R+1] Gaussian taps of the pool blur, in pool-grid steps
-	poolRes  []resampler
+	poolTaps []float32 // [2·R+1] Gaussian window of the pool, in pixels, summing to 1
 	calib    *Features // features of the built-in calibration clip
+	// normAlpha is the per-frame decay of the pool's low-pass, exp(−1/(normTau·rate)).
+	normAlpha float64
 }
 
 // grid is a coarse sampling grid with nodes at pixel coordinates (j·step, i·step),
@@ -161,13 +164,12 @@ type scale struct {
 	radius   int       // taps run over −radius … radius
 	yIdx     []int32   // [ny·(2R+1)] clamped pixel rows read for grid row i
 	gauss    []float32 // [2R+1] envelope taps, summing to √2 (so the 2-D filter sums to 2)
-	// Per orientation o:
-	kvec    [][2]float64 // (k_x, k_y) in rad/pixel, image axes (y down)
-	kxr     [][]float32  // [nx·(2R+1)] horizontal taps gauss·exp(i·k_x·x), real part
-	kxi     [][]float32  // [nx·(2R+1)] and imaginary part
-	ky      [][]float32  // [ny·(2R+1)·2] complex vertical taps gauss·exp(i·k_y·y), interleaved
-	dc      []float64    // response of the modulated filter to a uniform image of 1, / 2
-	carrier [][]float32  // [ny·nx·2] exp(−i·k·x) at the grid nodes
+	// Per orientation o (kxr and kxi for o ≤ O/2 only):
+	kvec [][2]float64 // (k_x, k_y) in rad/pixel, image axes (y down)
+	kxr  [][]float32  // [nx·(2R+1)] horizontal taps gauss·exp(i·k_x·x), real part
+	kxi  [][]float32  // [nx·(2R+1)] and imaginary part
+	ky   [][]float32  // [ny·(2R+1)·2] complex vertical taps gauss·exp(i·k_y·y), interleaved
+	dc   []float64    // response of the modulated filter to a uniform image of 1, / 2
 }
 
 // temporal is one temporal channel: a cascade of tfStages complex one-pole filters with
@@ -181,12 +183,6 @@ type temporal struct {
 	tePeakHz float64    // frequency where |TE|, the separable (non-directional) filter, peaks
 }
 
-// resampler maps one scale's grid onto the pool grid by bilinear interpolation.
-type resampler struct {
-	x0, y0 []int32   // [nxP], [nyP] lower node index on the scale grid
-	wx, wy []float32 // [nxP], [nyP] weight of the upper node
-}
-
 // NewBank builds the filter bank for spec and computes the features of its built-in
 // calibration clip (10 s, see calibrationClip), which NewMouse uses to scale each
 // unit's gain and noise.
@@ -197,7 +193,7 @@ func NewBank(spec BankSpec) (*Bank, error) {
 	spec = spec.withDefaults()
 	spec.SF = append([]float64(nil), spec.SF...)
 	spec.TF = append([]float64(nil), spec.TF...)
-	b := &Bank{spec: spec}
+	b := &Bank{spec: spec, normAlpha: math.Exp(-1 / (normTau * spec.RateHz))}
 	for _, f := range spec.SF {
 		b.scales = append(b.scales, b.newScale(f))
 	}
@@ -206,11 +202,7 @@ func NewBank(spec BankSpec) (*Bank, error) {
 	}
 	poolPx := poolSigmaDeg / spec.DegPerPixel
 	b.pool = newGrid(max(1, int(poolPx/2)), spec.Width, spec.Height)
-	sig := poolPx / float64(b.pool.step)
-	b.poolTaps = gaussTaps(sig, int(math.Ceil(3*sig)), 1)
-	for _, s := range b.scales {
-		b.poolRes = append(b.poolRes, newResampler(s.g, b.pool))
-	}
+	b.poolTaps = gaussTaps(poolPx, int(math.Ceil(3*poolPx)), 1)
 	clip := calibrationClip(spec, calibFrames, calibSeed)
 	calib, err := b.Features(clip, calibFrames, nil)
 	if err != nil {
@@ -241,9 +233,11 @@ func (b *Bank) newScale(sf float64) scale {
 		// rightward, as seen on the screen) has image components (cos θ, −sin θ).
 		kv := [2]float64{s.k * math.Cos(th), -s.k * math.Sin(th)}
 		s.kvec = append(s.kvec, kv)
-		re, im := modulatedTaps(s.gauss, s.g.nx, s.g.step, kv[0])
-		s.kxr, s.kxi = append(s.kxr, re), append(s.kxi, im)
-		re, im = modulatedTaps(s.gauss, s.g.ny, s.g.step, kv[1])
+		if o <= nOri/2 { // the others' horizontal passes are conjugates (see frame)
+			re, im := modulatedTaps(s.gauss, s.g.nx, s.g.step, kv[0])
+			s.kxr, s.kxi = append(s.kxr, re), append(s.kxi, im)
+		}
+		re, im := modulatedTaps(s.gauss, s.g.ny, s.g.step, kv[1])
 		ky := make([]float32, 2*len(re))
 		for i := range re {
 			ky[2*i], ky[2*i+1] = re[i], im[i]
@@ -257,15 +251,6 @@ func (b *Bank) newScale(sf float64) scale {
 		}
 		// The taps are symmetric, so the product is real to rounding.
 		s.dc = append(s.dc, real(cx*cy)/2)
-		car := make([]float32, 2*s.g.size())
-		for i := range s.g.ny {
-			for j := range s.g.nx {
-				ph := -(kv[0]*float64(j*s.g.step) + kv[1]*float64(i*s.g.step))
-				car[2*(i*s.g.nx+j)] = float32(math.Cos(ph))
-				car[2*(i*s.g.nx+j)+1] = float32(math.Sin(ph))
-			}
-		}
-		s.carrier = append(s.carrier, car)
 	}
 	return s
 }
@@ -318,25 +303,6 @@ func (tc temporal) response(f, rate float64) complex128 {
 		h *= one
 	}
 	return h
-}
-
-// newResampler maps grid src onto grid dst (both over the same frame).
-func newResampler(src, dst grid) resampler {
-	axis := func(n, srcN int) ([]int32, []float32) {
-		i0 := make([]int32, n)
-		w := make([]float32, n)
-		for j := range n {
-			f := float64(j*dst.step) / float64(src.step)
-			k := min(int(f), srcN-2)
-			i0[j] = int32(k)
-			w[j] = float32(min(f-float64(k), 1))
-		}
-		return i0, w
-	}
-	var r resampler
-	r.x0, r.wx = axis(dst.nx, src.nx)
-	r.y0, r.wy = axis(dst.ny, src.ny)
-	return r
 }
 
 // gaussTaps returns 2r+1 samples of a Gaussian of std sigma (in taps), scaled to sum to total.

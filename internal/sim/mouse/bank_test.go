@@ -76,8 +76,8 @@ func zAt(f *Features, s, o, t, i, j int) complex128 {
 	sc := &b.scales[s]
 	q := t*sc.g.size() + i*sc.g.nx + j
 	z := complex(float64(f.z[s*b.spec.Orientations+o][2*q]), float64(f.z[s*b.spec.Orientations+o][2*q+1]))
-	car := sc.carrier[o][2*(i*sc.g.nx+j):]
-	return z*complex(float64(car[0]), float64(car[1])) - complex(sc.dc[o]*float64(f.blur[s][q]), 0)
+	kv := sc.kvec[o]
+	return z*cmplxExpI(-(kv[0]*float64(j*sc.g.step)+kv[1]*float64(i*sc.g.step))) - complex(sc.dc[o]*float64(f.blur[s][q]), 0)
 }
 
 // TestFilterGain checks the filters' normalisation: a full-field grating of amplitude a

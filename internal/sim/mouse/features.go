@@ -7,12 +7,13 @@ import (
 )
 
 // Features holds the bank's spatial responses to one clip: for every scale and
-// orientation the demodulated complex Gabor response, the Gaussian-blurred luminance that
-// removes the filters' residual DC, and the normalisation pool. All mice read the same
-// Features; nothing in it depends on a mouse. Memory is about
-// T·(Σ_scales nodes·(2·orientations+1) + pool nodes)·4 bytes with the default bank:
-// 55 MB per 10 s (300 frames) on a 64×36 frame, where the finest grid is every pixel,
-// and 30 MB on a 256×144 frame (the grids are set in degrees, not pixels).
+// orientation the demodulated complex Gabor response, the Gaussian-blurred luminance
+// that removes the filters' residual DC, and the normalisation pool (local RMS
+// contrast). All mice read the same Features; nothing in it depends on a mouse.
+//
+// Memory is T·(Σ_scales nodes·(2·orientations + 1) + pool nodes)·4 bytes; with the
+// default bank 55 MB per 10 s (300 frames) on a 64×36 frame, where the finest grid is
+// every pixel, and 30 MB on a 256×144 frame (the grids are set in degrees, not pixels).
 type Features struct {
 	bank *Bank
 	t    int
@@ -21,8 +22,8 @@ type Features struct {
 	z [][]float32
 	// blur[s] is [T, ny, nx]: Σ_x I(x)·G(x−n), the envelope-weighted luminance.
 	blur [][]float32
-	// pool is [T, nyP, nxP]: the local contrast energy, the mean over scales and
-	// orientations of |z|², blurred by a Gaussian of poolSigmaDeg.
+	// pool is [T, nyP, nxP]: the local contrast energy, the luminance variance in a
+	// Gaussian window of σ poolSigmaDeg, G∗I² − (G∗I)².
 	pool []float32
 }
 
@@ -36,7 +37,8 @@ func (f *Features) Bank() *Bank { return f.bank }
 // ([T, H, W] row-major, H and W from the bank's spec). Pixel values v become contrast
 // v/255 − 0.5 (linear luminance, mid-grey 0); pixels beyond the frame edge repeat the
 // edge. If dst is non-nil its buffers are reused when they are large enough, and dst is
-// returned. The work is spread over GOMAXPROCS goroutines by frame.
+// returned (so do not pass a dst that a Respond is still reading). The work is spread
+// over GOMAXPROCS goroutines by frame.
 func (b *Bank) Features(frames []uint8, T int, dst *Features) (*Features, error) {
 	w, h := b.spec.Width, b.spec.Height
 	if T <= 0 {
@@ -83,29 +85,26 @@ type scratch struct {
 	hx     [][]float32 // [O/2+1][H·nx·2] horizontal complex passes
 	hb     []float32   // [H·nx] horizontal blur pass
 	pq     []float32   // [nx·4] vertical pass accumulators
-	energy []float32   // [ny·nx] one scale's mean energy over orientations
-	acc    []float32   // [nyP·nxP] pool accumulator
-	tmp    []float32   // [nyP·nxP] pool blur intermediate
+	h1, h2 []float32   // [H·nxP] horizontal pool passes of I and I²
 }
 
 // newScratch allocates one worker's buffers.
 func (b *Bank) newScratch() *scratch {
 	h := b.spec.Height
-	nx, nodes, pw := 0, 0, 0
+	nx := 0
+	pw := (b.pool.nx-1)*b.pool.step + len(b.poolTaps)
 	for _, s := range b.scales {
 		nx = max(nx, s.g.nx)
-		nodes = max(nodes, s.g.size())
 		pw = max(pw, (s.g.nx-1)*s.g.step+2*s.radius+1)
 	}
 	sc := &scratch{
-		img:    make([]float32, b.spec.Width*h),
-		pad:    make([]float32, h*pw),
-		hx:     make([][]float32, b.spec.Orientations/2+1),
-		hb:     make([]float32, h*nx),
-		pq:     make([]float32, 4*nx),
-		energy: make([]float32, nodes),
-		acc:    make([]float32, b.pool.size()),
-		tmp:    make([]float32, b.pool.size()),
+		img: make([]float32, b.spec.Width*h),
+		pad: make([]float32, h*pw),
+		hx:  make([][]float32, b.spec.Orientations/2+1),
+		hb:  make([]float32, h*nx),
+		pq:  make([]float32, 4*nx),
+		h1:  make([]float32, h*b.pool.nx),
+		h2:  make([]float32, h*b.pool.nx),
 	}
 	for i := range sc.hx {
 		sc.hx[i] = make([]float32, h*nx*2)
@@ -120,7 +119,7 @@ func (b *Bank) frame(f *Features, px []uint8, t int, sc *scratch) {
 	for i, v := range px {
 		sc.img[i] = float32(v)/255 - 0.5
 	}
-	clear(sc.acc)
+	b.poolFrame(f.pool[t*b.pool.size():(t+1)*b.pool.size()], sc)
 	for si := range b.scales {
 		s := &b.scales[si]
 		nx, ny, n := s.g.nx, s.g.ny, 2*s.radius+1
@@ -232,58 +231,43 @@ func (b *Bank) frame(f *Features, px []uint8, t int, sc *scratch) {
 				}
 			}
 		}
-
-		clear(sc.energy[:nodes])
-		for o := range nOri {
-			z := f.z[si*nOri+o][t*nodes*2 : (t+1)*nodes*2]
-			// Energy at the nodes: |z̃·exp(−i·k·n) − dc·blur|².
-			car := s.carrier[o]
-			dc := float32(s.dc[o])
-			for q := range nodes {
-				zr, zi := z[2*q], z[2*q+1]
-				cr, ci := car[2*q], car[2*q+1]
-				re := zr*cr - zi*ci - dc*blur[q]
-				im := zr*ci + zi*cr
-				sc.energy[q] += re*re + im*im
-			}
-		}
-		// Resample the scale's mean energy onto the pool grid and accumulate.
-		r := &b.poolRes[si]
-		norm := 1 / float32(nOri*len(b.scales))
-		for i := range b.pool.ny {
-			y0, wy := int(r.y0[i]), r.wy[i]
-			for j := range b.pool.nx {
-				x0, wx := int(r.x0[j]), r.wx[j]
-				q := y0*nx + x0
-				e := (1-wy)*((1-wx)*sc.energy[q]+wx*sc.energy[q+1]) +
-					wy*((1-wx)*sc.energy[q+nx]+wx*sc.energy[q+nx+1])
-				sc.acc[i*b.pool.nx+j] += norm * e
-			}
-		}
 	}
-	blurGrid(f.pool[t*b.pool.size():(t+1)*b.pool.size()], sc.acc, sc.tmp, b.pool, b.poolTaps)
 }
 
-// blurGrid writes the separable Gaussian blur (taps, edges clamped) of in to out, using
-// tmp as the intermediate; all three are [ny, nx] on grid g.
-func blurGrid(out, in, tmp []float32, g grid, taps []float32) {
-	r := len(taps) / 2
-	for i := range g.ny {
+// poolFrame writes the normalisation pool of the frame in sc.img to out ([nyP, nxP]):
+// the variance of the contrast image in a Gaussian window around each pool node.
+func (b *Bank) poolFrame(out []float32, sc *scratch) {
+	w, h := b.spec.Width, b.spec.Height
+	g, taps := b.pool, b.poolTaps
+	r, n := len(taps)/2, len(taps)
+	pw := (g.nx-1)*g.step + n
+	pad := sc.pad[:pw]
+	for y := range h {
+		row := sc.img[y*w : (y+1)*w]
+		for k := range pad {
+			pad[k] = row[clamp(k-r, 0, w-1)]
+		}
+		o1, o2 := sc.h1[y*g.nx:(y+1)*g.nx], sc.h2[y*g.nx:(y+1)*g.nx]
 		for j := range g.nx {
-			var acc float32
-			for d, t := range taps {
-				acc += t * in[i*g.nx+clamp(j+d-r, 0, g.nx-1)]
+			win := pad[j*g.step : j*g.step+n]
+			tp := taps[:len(win)]
+			var a1, a2 float32
+			for d, v := range win {
+				a1 += tp[d] * v
+				a2 += tp[d] * v * v
 			}
-			tmp[i*g.nx+j] = acc
+			o1[j], o2[j] = a1, a2
 		}
 	}
 	for i := range g.ny {
 		for j := range g.nx {
-			var acc float32
-			for d, t := range taps {
-				acc += t * tmp[clamp(i+d-r, 0, g.ny-1)*g.nx+j]
+			var m1, m2 float32
+			for d, tp := range taps {
+				y := clamp(i*g.step+d-r, 0, h-1)
+				m1 += tp * sc.h1[y*g.nx+j]
+				m2 += tp * sc.h2[y*g.nx+j]
 			}
-			out[i*g.nx+j] = acc
+			out[i*g.nx+j] = max(0, m2-m1*m1)
 		}
 	}
 }

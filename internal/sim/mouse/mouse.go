@@ -116,6 +116,7 @@ type unit struct {
 	wNull     float64    // ds: weight of the dominant channel's opposite direction
 	c50       float64    // semi-saturation of the normalisation, contrast units
 	exponent  float64
+	target    float64 // drawn mean rate on the calibration clip at rest
 	gain      float64 // multiplies the normalised drive raised to exponent
 	base      float64 // added rate
 	betaRun   float64
@@ -127,9 +128,9 @@ type unit struct {
 }
 
 // NewMouse draws a mouse from spec and calibrates every unit on the bank's calibration
-// clip at rest: its gain so that its mean rate has the drawn target (median 1), and its
-// Poisson count scale so that its CC_max at ReliabilityRepeats repeats has the drawn
-// target reliability.
+// clip at rest: its gain so that its mean rate there is its drawn target (log-normal,
+// mean 1, log-SD 0.35), and its Poisson count scale so that its CC_max at
+// ReliabilityRepeats repeats there is its drawn target reliability.
 func NewMouse(bank *Bank, spec MouseSpec) (*Mouse, error) {
 	if bank == nil {
 		return nil, fmt.Errorf("mouse %q: nil bank: %w", spec.ID, ErrInput)
@@ -156,10 +157,12 @@ func NewMouse(bank *Bank, spec MouseSpec) (*Mouse, error) {
 }
 
 // areaProfile is the layout and tuning of one area. Cortical coordinates are µm in an
-// imaging field of 1400 × 1000 µm: V1 medial, the higher areas along its lateral border.
-// Visual-field coordinates are normalised: ±1 is the frame's half-width (azimuth, +
-// right) or half-height (elevation, + up). The higher areas mirror V1's azimuth map
-// (field-sign reversal at the shared border).
+// imaging field of 1400 × 1000 µm, x medial → lateral and y anterior → posterior: V1
+// medial, the higher areas along its lateral border (RL anterior, AL, then LM
+// posterior). Visual-field coordinates are normalised: ±1 is the frame's half-width
+// (azimuth, + right) or half-height (elevation, + up). Elevation rises posteriorly in
+// every area (the lower field is anterior, RL is biased to it); the higher areas mirror
+// V1's azimuth map (field-sign reversal at the shared border).
 type areaProfile struct {
 	area           Area
 	frac           float64    // fraction of units
@@ -169,17 +172,21 @@ type areaProfile struct {
 	scatterDeg     float64    // RF scatter around the map, degrees
 	sfPref, tfPref float64    // preferred SF (cycles/deg) and TF (Hz): Marshel et al. 2011
 	class          [3]float64 // fractions of simple, complex, ds
-	runGain        float64    // median gain increase (log) at full running
-	pupilGain      float64    // median gain increase (log) per pupil unit
+	runGain        float64    // median log gain increase at full running
+	pupilGain      float64    // median log gain increase per unit of tanh(pupil change)
 }
 
 // areaProfiles returns the four simulated areas.
 func areaProfiles() []areaProfile {
 	return []areaProfile{
-		{AreaV1, 0.60, 0, 840, 0, 1000, -0.8, 0.8, 0.75, -0.75, 3, 0.04, 1.8, [3]float64{0.35, 0.45, 0.20}, 0.35, 0.15},
-		{AreaLM, 0.15, 840, 1400, 625, 1000, 0.75, -0.2, 0.5, -0.6, 5, 0.05, 2.0, [3]float64{0.25, 0.50, 0.25}, 0.45, 0.20},
-		{AreaAL, 0.10, 840, 1400, 375, 625, 0.7, 0.0, 0.4, -0.4, 6, 0.025, 5.0, [3]float64{0.15, 0.45, 0.40}, 0.50, 0.25},
-		{AreaRL, 0.15, 840, 1400, 0, 375, 0.6, -0.1, 0.0, -0.8, 6, 0.025, 4.0, [3]float64{0.15, 0.45, 0.40}, 0.50, 0.25},
+		{area: AreaV1, frac: 0.60, x0: 0, x1: 840, y0: 0, y1: 1000, az0: -0.8, az1: 0.8, el0: -0.75, el1: 0.75,
+			scatterDeg: 3, sfPref: 0.04, tfPref: 1.8, class: [3]float64{0.35, 0.45, 0.20}, runGain: 0.35, pupilGain: 0.15},
+		{area: AreaLM, frac: 0.15, x0: 840, x1: 1400, y0: 625, y1: 1000, az0: 0.75, az1: -0.2, el0: -0.2, el1: 0.6,
+			scatterDeg: 5, sfPref: 0.05, tfPref: 2.0, class: [3]float64{0.25, 0.50, 0.25}, runGain: 0.45, pupilGain: 0.20},
+		{area: AreaAL, frac: 0.10, x0: 840, x1: 1400, y0: 375, y1: 625, az0: 0.7, az1: 0.0, el0: -0.4, el1: 0.2,
+			scatterDeg: 6, sfPref: 0.025, tfPref: 5.0, class: [3]float64{0.15, 0.45, 0.40}, runGain: 0.50, pupilGain: 0.25},
+		{area: AreaRL, frac: 0.15, x0: 840, x1: 1400, y0: 0, y1: 375, az0: 0.6, az1: -0.1, el0: -0.8, el1: -0.2,
+			scatterDeg: 6, sfPref: 0.025, tfPref: 4.0, class: [3]float64{0.15, 0.45, 0.40}, runGain: 0.50, pupilGain: 0.25},
 	}
 }
 
@@ -189,10 +196,10 @@ const (
 	nullMax      = 0.5  // ds opposite-direction weight ~ U(0, nullMax)
 	expMin       = 1.5  // exponent ~ U(expMin, expMax): Carandini 2004 finds 1–4
 	expMax       = 3.0
-	c50Median    = 0.03 // semi-saturation, contrast amplitude units
+	c50Median    = 0.08 // semi-saturation (contrast amplitude): with the RMS pool, a grating of Michelson contrast 23 % is half-saturating (mouse V1: 20–30 %)
 	baseMin      = 0.02 // baseline fraction of the mean rate ~ U(baseMin, baseMax)
 	baseMax      = 0.15
-	meanLogSD    = 0.35 // SD of log target mean rate
+	meanLogSD    = 0.35 // SD of the log target mean rate
 	tauCaMin     = 0.2  // calcium kernel τ ~ U(tauCaMin, tauCaMax) seconds
 	tauCaMax     = 0.5
 	screenMargin = 0.05 // RF centres stay this fraction of the frame inside its edges
@@ -269,9 +276,8 @@ func (m *Mouse) drawUnits(rng *rand.Rand) {
 			u.exponent = expMin + (expMax-expMin)*rng.Float64()
 			u.c50 = c50Median * math.Exp(0.3*rng.NormFloat64())
 			baseFrac := baseMin + (baseMax-baseMin)*rng.Float64()
-			mean := math.Exp(meanLogSD*rng.NormFloat64() - meanLogSD*meanLogSD/2)
-			u.base = baseFrac * mean
-			u.gain = mean // scaled by calibrate
+			u.target = math.Exp(meanLogSD*rng.NormFloat64() - meanLogSD*meanLogSD/2)
+			u.base = baseFrac * u.target
 			u.betaRun = p.runGain * math.Exp(0.5*rng.NormFloat64())
 			u.betaPupil = p.pupilGain * math.Exp(0.5*rng.NormFloat64())
 			lg := math.Log(m.spec.Reliability/(1-m.spec.Reliability)) + m.spec.ReliabilitySpread*rng.NormFloat64()

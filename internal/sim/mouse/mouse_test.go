@@ -82,8 +82,9 @@ func TestDeterminism(t *testing.T) {
 
 // TestTruthLayout checks the unit table: area proportions (V1 60 %, LM 15 %, AL 10 %,
 // RL 15 %, apportioned exactly), a smooth retinotopic map (within V1, azimuth rises
-// with cortical x, elevation falls with cortical y: |r| > 0.9 with 3° scatter on a 100°
-// map), pixel and degree coordinates that agree, and a data.Units table that checks.
+// with cortical x and elevation with cortical y: r > 0.9 with 3° scatter on a 100°
+// map), pixel and degree coordinates that agree, ds directions along the recorded
+// orientation and NaN elsewhere, and a data.Units table that checks.
 func TestTruthLayout(t *testing.T) {
 	b := testBank(t)
 	const U = 1000
@@ -119,8 +120,8 @@ func TestTruthLayout(t *testing.T) {
 	if r := corr(cx, az); r < 0.9 {
 		t.Errorf("V1: corr(cortical x, azimuth) = %.3f, want > 0.9", r)
 	}
-	if r := corr(cy, el); r > -0.9 {
-		t.Errorf("V1: corr(cortical y, elevation) = %.3f, want < −0.9", r)
+	if r := corr(cy, el); r < 0.9 {
+		t.Errorf("V1: corr(cortical y, elevation) = %.3f, want > 0.9", r)
 	}
 	if err := m.Units().Check(); err != nil {
 		t.Errorf("Units: %v", err)

@@ -22,8 +22,12 @@ const normTau = 0.1
 //   - observed, one noisy trial: Poisson counts of κ·rate per frame (before the calcium
 //     kernel), passed through the same kernel and divided by κ. It is non-negative.
 //
-// Every temporal filter starts in the steady state of the clip's first frame, as if that
-// frame had been shown forever. rng draws only the noise; the work is spread over
+// The rate is in units of the unit's calibrated mean (see NewMouse). Every temporal
+// filter starts in the steady state of the clip's first frame, as if that frame had been
+// shown forever, so the first second is a settling transient (MODEL.md 9.1 drops 10
+// frames). Gaze is handled in retinal coordinates: each frame the unit samples the maps
+// at its RF centre plus the gaze shift, so a saccade changes the input of its temporal
+// filters as a real one would. rng draws only the noise; the work is spread over
 // GOMAXPROCS goroutines and the result does not depend on their number.
 func (m *Mouse) Respond(feat *Features, beh Behavior, rng *rand.Rand) (rate, observed []float32, err error) {
 	if feat == nil || feat.bank != m.bank {
@@ -194,14 +198,13 @@ func (m *Mouse) step(u *unit, st *state, feat *Features, in *inputs, t int) floa
 	if t == 0 {
 		st.pool = e
 	}
-	alpha := math.Exp(-1 / (normTau * b.spec.RateHz))
-	st.pool = alpha*st.pool + (1-alpha)*e
+	st.pool = b.normAlpha*st.pool + (1-b.normAlpha)*e
 	d := drive / (u.c50 + math.Sqrt(math.Max(0, st.pool)))
 	return math.Pow(d, u.exponent)
 }
 
-// locate returns, for pixel position (x, y) clamped to grid g, the index of the node
-// below and left of it and the bilinear weights of the nodes above and right.
+// locate returns, for pixel position (x, y) clamped to grid g, the index of the node at
+// the lower grid indices and the bilinear weights of the next nodes in x and y.
 func locate(g grid, x, y float64) (q int, wx, wy float64) {
 	st := float64(g.step)
 	fx := math.Max(0, math.Min(x/st, float64(g.nx-1)))
@@ -268,9 +271,8 @@ func catmullRom(f float64) [4]float64 {
 	return [4]float64{(-f3 + 2*f2 - f) / 2, (3*f3 - 5*f2 + 2) / 2, (-3*f3 + 4*f2 + f) / 2, (f3 - f2) / 2}
 }
 
-// calibrate sets every unit's gain (from its drawn target mean, stored in gain by
-// drawUnits) and its count scale κ (from its target reliability) on the bank's
-// calibration clip at rest.
+// calibrate sets every unit's gain (from its target mean) and its count scale κ (from
+// its target reliability) on the bank's calibration clip at rest.
 func (m *Mouse) calibrate() {
 	feat := m.bank.calib
 	T := feat.t
@@ -280,7 +282,7 @@ func (m *Mouse) calibrate() {
 		for k, i := range idx {
 			u := &m.units[i]
 			x := func(t int) float64 { return buf[t*n+k] }
-			mean := u.gain
+			mean := u.target
 			mu := 0.0
 			for t := calibBurnIn; t < T; t++ {
 				mu += x(t)

@@ -41,10 +41,11 @@ func smoothClip(spec BankSpec, T int, seed uint64, dx, dy float64) []uint8 {
 // (converted to degrees, elevation up) leaves the noise-free rate (nearly) unchanged:
 // the units sample the shared maps at RF + gaze. Only units whose RF lies at least
 // 3σ + |d| inside the frame are compared (elsewhere the frame edge differs). The
-// residual comes from rounding the re-rendered frames to uint8 (it is there for a shift
-// by a multiple of every grid step, here (−5, 0): steps are 5, 2 and 1 px) and from the
-// cubic interpolation of the maps between grid nodes (shifts (3, −2) and (1, 1)); both
-// are raised to the unit's exponent of up to 3.
+// residual comes from rounding the re-rendered frames to uint8, from the normalisation
+// pool, whose 20° window covers most of this small frame and so sees the new content at
+// its edges (both are there for a shift by a multiple of every grid step, here (−5, 0):
+// steps are 5, 2 and 1 px), and from the cubic interpolation of the maps between grid
+// nodes (shifts (3, −2) and (1, 1)); all are raised to the unit's exponent of up to 3.
 func TestEyeShift(t *testing.T) {
 	b := testBank(t)
 	m := testMouse(t, b, MouseSpec{ID: "eye", Units: 800, Seed: 5})
@@ -86,10 +87,10 @@ func TestEyeShift(t *testing.T) {
 		if len(errs) < 20 {
 			t.Errorf("shift %v: only %d units inside the margin", d, len(errs))
 		}
-		// Measured medians 0.1–0.6 %, maxima 2.4–4.2 % (bilinear interpolation gave up to
+		// Measured medians 0.2–1.4 %, maxima 2.6–5.2 % (bilinear interpolation gave up to
 		// 21 %); the bounds are about twice that.
-		if med > 0.015 || worst > 0.08 {
-			t.Errorf("shift %v: relative rate error median %.4f (want ≤ 0.015), max %.4f (want ≤ 0.08)", d, med, worst)
+		if med > 0.03 || worst > 0.1 {
+			t.Errorf("shift %v: relative rate error median %.4f (want ≤ 0.03), max %.4f (want ≤ 0.1)", d, med, worst)
 		}
 	}
 }

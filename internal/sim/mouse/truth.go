@@ -63,7 +63,7 @@ func (b *Bank) Feature(k int) (FeatureInfo, error) {
 // coordinates have their origin at the centre of the top-left pixel with y pointing down.
 type Truth struct {
 	Area       []Area
-	PositionUM []float32 // [U,3] cortical position: x (medial→lateral), y (anterior→posterior), depth, µm
+	PositionUM []float32 // [U,3] cortical position: x medial→lateral, y anterior→posterior, depth; µm
 	Class      []Class
 	Feature    []int32   // index of the dominant bank feature (Bank.Feature)
 	RFPixel    []float32 // [U,2] RF centre x, y in pixels (what the unit samples at eye (0, 0))

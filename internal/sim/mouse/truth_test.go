@@ -1,8 +1,11 @@
 package mouse
 
 import (
+	"cmp"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -41,8 +44,12 @@ func TestDirectionTruth(t *testing.T) {
 		cache[k] = r
 		return r
 	}
+	keys := slices.SortedFunc(maps.Keys(byCombo), func(a, b combo) int {
+		return cmp.Or(cmp.Compare(a.dir, b.dir), cmp.Compare(a.sf, b.sf), cmp.Compare(a.tf, b.tf))
+	})
 	tested, pass := 0, 0
-	for k, units := range byCombo {
+	for _, k := range keys {
+		units := byCombo[k]
 		if tested >= 40 { // bounds the test's run time: ≤ 2 clips per combo
 			break
 		}
@@ -161,9 +168,9 @@ func TestReceptiveFieldTruth(t *testing.T) {
 		grey[i] = 128
 	}
 	base := meanRates(respondRest(t, m, grey, T), T, U, 1)
-	maps := make([][]float64, U) // [U][h·w] on+off response above grey
+	rfMap := make([][]float64, U) // [U][h·w] on+off response above grey
 	for _, u := range units {
-		maps[u] = make([]float64, w*h)
+		rfMap[u] = make([]float64, w*h)
 	}
 	clip := make([]uint8, T*w*h)
 	var feat *Features
@@ -185,7 +192,7 @@ func TestReceptiveFieldTruth(t *testing.T) {
 				}
 				r := meanRates(rate, T, U, 1)
 				for _, u := range units {
-					maps[u][y*w+x] += max(0, r[u]-base[u])
+					rfMap[u][y*w+x] += max(0, r[u]-base[u])
 				}
 			}
 		}
@@ -196,7 +203,7 @@ func TestReceptiveFieldTruth(t *testing.T) {
 		bx, by := 0, 0
 		for y := range h {
 			for x := range w {
-				v := maps[u][y*w+x]
+				v := rfMap[u][y*w+x]
 				sx, sy, sw = sx+v*float64(x), sy+v*float64(y), sw+v
 				if v > best {
 					best, bx, by = v, x, y
@@ -213,4 +220,44 @@ func TestReceptiveFieldTruth(t *testing.T) {
 		}
 	}
 	t.Logf("%d units mapped; worst centroid error %.2f px, strongest dot %.2f px", len(units), worstC, worstP)
+}
+
+// TestSpatialFrequencyTruth checks that complex and simple units respond most, among
+// gratings at half-octave steps of SF, to their recorded SF (the filter's centre
+// frequency). Units with orientation 0° and the 1.5 Hz channel are tested, so 7 clips
+// cover them. The divisive pool pools all scales, so it varies little with SF; the
+// filter's DC removal shifts its peak up by a few per cent, well inside half an octave.
+// Pass: argmax at the recorded SF for all.
+func TestSpatialFrequencyTruth(t *testing.T) {
+	b := testBank(t)
+	m := testMouse(t, b, MouseSpec{ID: "sf", Units: 800, Seed: 17})
+	tr := m.Truth()
+	tf := float32(b.tfs[0].tePeakHz)
+	var units []int
+	for u, c := range tr.Class {
+		if c != ClassDS && tr.Orientation[u] == 0 && tr.TF[u] == tf {
+			units = append(units, u)
+		}
+	}
+	sfs := []float64{0.01, 0.014, 0.02, 0.028, 0.04, 0.057, 0.08, 0.113}
+	resp := make([][]float64, len(sfs))
+	for i, sf := range sfs {
+		fr := grating(b.spec, tuneFrames, 0, sf, float64(tf), 1)
+		resp[i] = meanRates(respondRest(t, m, fr, tuneFrames), tuneFrames, len(tr.Class), tuneBurn)
+	}
+	for _, u := range units {
+		best := 0
+		for i := range sfs {
+			if resp[i][u] > resp[best][u] {
+				best = i
+			}
+		}
+		if math.Abs(sfs[best]-float64(tr.SF[u])) > 1e-6 {
+			t.Errorf("unit %d (%s): SF peak at %g, recorded %g", u, tr.Class[u], sfs[best], tr.SF[u])
+		}
+	}
+	t.Logf("%d units tested", len(units))
+	if len(units) < 10 {
+		t.Fatalf("only %d units tested", len(units))
+	}
 }
