@@ -1,0 +1,94 @@
+package perspective
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/fmcore/fmcore/model/nn"
+)
+
+// Periphery is what the retina sees outside the monitor.
+type Periphery string
+
+// The periphery choices (MODEL.md 4.1 step 5).
+const (
+	PeripheryDark   Periphery = "dark"   // zeros outside the monitor
+	PeripheryExtend Periphery = "extend" // the monitor's border pixels repeated
+)
+
+// Config configures the MlpMonitorRetina perspective module (MODEL.md 4.1).
+type Config struct {
+	EyeHidden     []int           `yaml:"eye_hidden"`     // hidden sizes of the eye MLP (2 → … → 3)
+	RetinaHeight  int             `yaml:"retina_height"`  // retinal image height
+	RetinaWidth   int             `yaml:"retina_width"`   // retinal image width
+	RetinaDegrees float64         `yaml:"retina_degrees"` // eccentricity at the grid's x edge, degrees
+	MonitorPower  float64         `yaml:"monitor_power"`  // monitor gamma of the pixel transform
+	Periphery     Periphery       `yaml:"periphery"`
+	Nonlinearity  nn.Nonlinearity `yaml:"nonlinearity"`
+}
+
+// Default returns the released configuration (144×256 stimulus → 128×192 retina).
+func Default() Config {
+	return Config{EyeHidden: []int{16, 16, 16}, RetinaHeight: 128, RetinaWidth: 192, RetinaDegrees: 75,
+		MonitorPower: 1.7, Periphery: PeripheryDark, Nonlinearity: nn.GELU}
+}
+
+// Validate reports the first invalid field, named by its config key.
+func (c Config) Validate() error {
+	if len(c.EyeHidden) == 0 {
+		return errors.New("perspective.eye_hidden: want at least one hidden layer")
+	}
+	for i, h := range c.EyeHidden {
+		if h < 1 {
+			return fmt.Errorf("perspective.eye_hidden[%d] = %d, want a positive size", i, h)
+		}
+	}
+	switch {
+	case c.RetinaHeight < 2 || c.RetinaWidth < 2:
+		return fmt.Errorf("perspective.retina_height/width %d×%d, want at least 2×2", c.RetinaHeight, c.RetinaWidth)
+	case !(c.RetinaDegrees > 0 && c.RetinaDegrees <= 180):
+		return fmt.Errorf("perspective.retina_degrees %g, want (0, 180]", c.RetinaDegrees)
+	case !(c.MonitorPower > 0 && c.MonitorPower < 10):
+		return fmt.Errorf("perspective.monitor_power %g, want (0, 10)", c.MonitorPower)
+	case c.Periphery != PeripheryDark && c.Periphery != PeripheryExtend:
+		return fmt.Errorf("perspective.periphery %q, want dark or extend", c.Periphery)
+	}
+	if err := c.Nonlinearity.Validate(); err != nil {
+		return fmt.Errorf("perspective.%w", err)
+	}
+	return nil
+}
+
+// Params lists the module's parameters (shared by all streams, one set per session):
+// 693 for the released configuration (MODEL.md 5.4).
+func (c Config) Params() []nn.ParamSpec {
+	var ps []nn.ParamSpec
+	in := 2
+	sizes := append(append([]int{}, c.EyeHidden...), 3)
+	for i, out := range sizes {
+		spec := nn.ConvSpec{Name: fmt.Sprintf("perspective.eye.%d", i), In: in, Out: out, Groups: 1, KT: 1, KH: 1, KW: 1, Bias: true}
+		if i == 0 {
+			spec.ZeroInit = true // the eye rotation starts at the identity (MODEL.md 12.2 item 7)
+		} else {
+			spec.Standardized, spec.Gain = true, 1
+		}
+		ps = append(ps, spec.Params(-1)...)
+		in = out
+	}
+	vec := func(name string, init nn.Init) nn.ParamSpec {
+		return nn.ParamSpec{Name: name, Shape: []int{3}, Init: init, Scale: 1, Stream: -1}
+	}
+	ps = append(ps,
+		vec("perspective.monitor.center", nn.Values(0, 0, 0.5)),
+		vec("perspective.monitor.angles", nn.Zero()),
+		vec("perspective.monitor.center_std", nn.Const(0.05)),
+		vec("perspective.monitor.angle_std", nn.Const(0.05)),
+	)
+	for _, p := range []struct {
+		name string
+		v    float32
+	}{{"logit", 0}, {"scale", 1}, {"offset", 0}} {
+		ps = append(ps, nn.ParamSpec{Name: "perspective.retina_pixel." + p.name, Shape: []int{1}, Init: nn.Const(p.v), Scale: 1, Stream: -1})
+	}
+	return ps
+}
