@@ -23,7 +23,7 @@ func newDataCmd(ios IO) *cobra.Command {
 		Use:   "data",
 		Short: "Inspect, validate and import recordings",
 	}
-	cmd.AddCommand(newDataInspectCmd(ios, nil), newDataValidateCmd(ios, nil))
+	cmd.AddCommand(newDataInspectCmd(ios, nil), newDataValidateCmd(ios, nil), newDataImportCmd(ios, nil))
 	return cmd
 }
 

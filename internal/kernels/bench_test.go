@@ -61,6 +61,12 @@ func BenchmarkConv3d(b *testing.B) {
 		b.Run(tc.name+"/fwd", func(b *testing.B) {
 			benchKernel(b, flops, func() error { return p.Forward(ws, x, w, bias, y) })
 		})
+		b.Run(tc.name+"/bwd-data", func(b *testing.B) {
+			benchKernel(b, flops, func() error { return p.BackwardData(ws, w, dy, dx) })
+		})
+		b.Run(tc.name+"/bwd-weights", func(b *testing.B) {
+			benchKernel(b, flops, func() error { return p.BackwardWeights(ws, x, dy, dw, db) })
+		})
 		b.Run(tc.name+"/fwd+bwd", func(b *testing.B) {
 			benchKernel(b, 3*flops, func() error {
 				if err := p.Forward(ws, x, w, bias, y); err != nil {

@@ -20,11 +20,10 @@ const BLASName = "openblas"
 // process (like the OPENBLAS_NUM_THREADS environment variable, which sets the start value). It is
 // process configuration, not kernel state: call it once from main, before any kernel runs.
 //
-// The kernels already fan out over batch, groups and column blocks (NewWorkspace), and run one
-// sgemm per worker at a time. OpenBLAS serialises concurrent multi-threaded calls, so with both
-// levels of threading the workers queue behind each other; measured on 2 cores, one OpenBLAS
-// thread per call with the kernels' own fan-out was fastest (see doc.go). Under the purego tag
-// it does nothing: gonum's BLAS shares the Go scheduler with the fan-out.
+// The kernels already fan out over batch, groups and column blocks (NewWorkspace) and run one
+// sgemm per worker at a time, so one OpenBLAS thread per call is the right setting: with more,
+// the two levels of threading oversubscribe the cores (measured in doc.go). Under the purego
+// tag it does nothing: gonum's BLAS shares the Go scheduler with the fan-out.
 func SetBLASThreads(n int) {
 	C.openblas_set_num_threads(C.int(max(1, n)))
 }

@@ -43,7 +43,9 @@ func (m GridPad) String() string {
 // [N, C, 16, 24] feature map.
 //
 // A point with a NaN grid value samples nothing: its output and its gradients are 0. So does an
-// infinite one with GridZeros; GridBorder clamps it to the border like any other value.
+// infinite one with GridZeros; GridBorder clamps it to the border like any other value. The
+// image must be finite: taps outside the image read pixel 0 with weight 0 (so the inner loops
+// need no branch), and 0·Inf or 0·NaN there would spread a bad pixel 0 to those points.
 type GridSample struct {
 	N, C, H, W, P int
 	Pad           GridPad
@@ -56,6 +58,7 @@ const gridChunk = 2048
 // Validate reports whether the sizes and mode are usable.
 func (g GridSample) Validate() error { return g.validate("grid sample") }
 
+// validate is Validate with the kernel name that prefixes its errors.
 func (g GridSample) validate(kernel string) error {
 	if err := checkPositive(kernel, "N, C, H, W, P", g.N, g.C, g.H, g.W, g.P); err != nil {
 		return err

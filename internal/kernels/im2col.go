@@ -20,9 +20,6 @@ type unfold struct {
 	to, ho, wo     int // column grid
 }
 
-// rows returns the number of rows of the unfolded matrix.
-func (u *unfold) rows() int { return u.cs * u.kt * u.kh * u.kw }
-
 // identity reports whether the unfolded matrix is the source block itself (a 1×1×1 kernel,
 // stride 1, no padding, same grid), so that sgemm can read the source in place with row stride
 // ts·hs·ws.

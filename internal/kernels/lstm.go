@@ -33,6 +33,7 @@ const lstmMinParallel = 1 << 14
 // Validate reports whether the sizes are usable.
 func (l LSTMCell) Validate() error { return l.validate("lstm cell") }
 
+// validate is Validate with the kernel name that prefixes its errors.
 func (l LSTMCell) validate(kernel string) error {
 	if err := checkPositive(kernel, "N, G, Hd, P", l.N, l.G, l.Hd, l.P); err != nil {
 		return err
@@ -53,18 +54,29 @@ func (l LSTMCell) Forward(ws *Workspace, gates, cPrev, c, h []float32) error {
 	}
 	l.forBlocks(ws, func(b, blk int) {
 		gb, base := gates[4*b*blk:][:4*blk], b*blk
-		for e := 0; e < blk; e++ {
-			i := sigmoidf(gb[e])
-			f := sigmoidf(gb[blk+e])
-			g := tanhf(float64(gb[2*blk+e]))
-			o := sigmoidf(gb[3*blk+e])
-			var cp float64
-			if cPrev != nil {
-				cp = float64(cPrev[base+e])
+		var si, sf, so, t [expBlock]float64
+		for e0 := 0; e0 < blk; e0 += expBlock {
+			m := min(expBlock, blk-e0)
+			sigmoids(gb[e0:][:m], si[:m])
+			sigmoids(gb[blk+e0:][:m], sf[:m])
+			sigmoids(gb[3*blk+e0:][:m], so[:m])
+			for e, v := range gb[2*blk+e0:][:m] {
+				t[e] = float64(v)
 			}
-			cn := f*cp + i*g
-			c[base+e] = float32(cn)
-			h[base+e] = float32(o * tanhf(cn))
+			tanhs(t[:m], t[:m]) // g
+			for e := 0; e < m; e++ {
+				var cp float64
+				if cPrev != nil {
+					cp = float64(cPrev[base+e0+e])
+				}
+				cn := sf[e]*cp + si[e]*t[e]
+				c[base+e0+e] = float32(cn)
+				t[e] = cn
+			}
+			tanhs(t[:m], t[:m]) // tanh(c)
+			for e := 0; e < m; e++ {
+				h[base+e0+e] = float32(so[e] * t[e])
+			}
 		}
 	})
 	return nil
@@ -86,27 +98,45 @@ func (l LSTMCell) Backward(ws *Workspace, gates, cPrev, dh, dc, dGates, dcPrev [
 	}
 	l.forBlocks(ws, func(b, blk int) {
 		gb, dg, base := gates[4*b*blk:][:4*blk], dGates[4*b*blk:][:4*blk], b*blk
-		for e := 0; e < blk; e++ {
-			i, f, o := sigmoidf(gb[e]), sigmoidf(gb[blk+e]), sigmoidf(gb[3*blk+e])
-			g := tanhf(float64(gb[2*blk+e]))
-			var cp, dhe, dce float64
-			if cPrev != nil {
-				cp = float64(cPrev[base+e])
+		var si, sf, so, g, tc [expBlock]float64
+		for e0 := 0; e0 < blk; e0 += expBlock {
+			m := min(expBlock, blk-e0)
+			sigmoids(gb[e0:][:m], si[:m])
+			sigmoids(gb[blk+e0:][:m], sf[:m])
+			sigmoids(gb[3*blk+e0:][:m], so[:m])
+			for e, v := range gb[2*blk+e0:][:m] {
+				g[e] = float64(v)
 			}
-			if dh != nil {
-				dhe = float64(dh[base+e])
+			tanhs(g[:m], g[:m])
+			for e := 0; e < m; e++ {
+				var cp float64
+				if cPrev != nil {
+					cp = float64(cPrev[base+e0+e])
+				}
+				tc[e] = sf[e]*cp + si[e]*g[e]
 			}
-			if dc != nil {
-				dce = float64(dc[base+e])
-			}
-			tc := tanhf(f*cp + i*g)
-			dct := dce + dhe*o*(1-tc*tc) // total gradient reaching c
-			dg[e] = float32(dct * g * i * (1 - i))
-			dg[blk+e] = float32(dct * cp * f * (1 - f))
-			dg[2*blk+e] = float32(dct * i * (1 - g*g))
-			dg[3*blk+e] = float32(dhe * tc * o * (1 - o))
-			if dcPrev != nil {
-				dcPrev[base+e] = float32(dct * f)
+			tanhs(tc[:m], tc[:m])
+			for e := 0; e < m; e++ {
+				k := base + e0 + e
+				var cp, dhe, dce float64
+				if cPrev != nil {
+					cp = float64(cPrev[k])
+				}
+				if dh != nil {
+					dhe = float64(dh[k])
+				}
+				if dc != nil {
+					dce = float64(dc[k])
+				}
+				i, f, o, ge, t := si[e], sf[e], so[e], g[e], tc[e]
+				dct := dce + dhe*o*(1-t*t) // total gradient reaching c
+				dg[e0+e] = float32(dct * ge * i * (1 - i))
+				dg[blk+e0+e] = float32(dct * cp * f * (1 - f))
+				dg[2*blk+e0+e] = float32(dct * i * (1 - ge*ge))
+				dg[3*blk+e0+e] = float32(dhe * t * o * (1 - o))
+				if dcPrev != nil {
+					dcPrev[k] = float32(dct * f)
+				}
 			}
 		}
 	})

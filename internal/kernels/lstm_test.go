@@ -40,7 +40,8 @@ var lstmCases = []struct {
 	{"zero-initial-state", LSTMCell{N: 2, G: 2, Hd: 4, P: 3}, true, false, false},
 	{"last-step-no-dc", LSTMCell{N: 2, G: 1, Hd: 3, P: 2}, false, true, false},
 	{"c-only-gradient", LSTMCell{N: 1, G: 2, Hd: 4, P: 2}, false, false, true},
-	{"parallel-size", LSTMCell{N: 2, G: 4, Hd: 64, P: 70}, false, false, false},
+	// 17,920 elements ≥ lstmMinParallel: fanned out, blocks of 2,240 > expBlock elements.
+	{"parallel-size", LSTMCell{N: 2, G: 4, Hd: 64, P: 140}, false, false, false},
 }
 
 func TestLSTMCellForwardMatchesReference(t *testing.T) {

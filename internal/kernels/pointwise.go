@@ -14,7 +14,7 @@ const GELUGamma = 1.7015043
 const pointwiseChunk = 1 << 14
 
 // GELU writes y = γ·x·Φ(x), the exact (erf) GELU times GELUGamma, with Φ(x) = (1 + erf(x/√2))/2
-// evaluated by normCDF (relative error below 3e-8, so the result is exact to float32 rounding).
+// evaluated by normCDFs (relative error below 3e-8, so the result is exact to float32 rounding).
 // y may be x (in place). Shapes: x, y any, same length.
 func GELU(ws *Workspace, x, y []float32) error {
 	const kernel = "gelu forward"
@@ -25,9 +25,13 @@ func GELU(ws *Workspace, x, y []float32) error {
 		return err
 	}
 	ws.parallelRange(len(x), pointwiseChunk, func(_, lo, hi int) {
-		for i, v := range x[lo:hi] {
-			xf := float64(v)
-			y[lo+i] = float32(GELUGamma * xf * normCDF(xf))
+		var cdf [expBlock]float64
+		for a := lo; a < hi; a += expBlock {
+			b := min(hi, a+expBlock)
+			normCDFs(x[a:b], cdf[:], nil)
+			for i, v := range x[a:b] {
+				y[a+i] = float32(GELUGamma * float64(v) * cdf[i])
+			}
 		}
 	})
 	return nil
@@ -46,12 +50,14 @@ func GELUBackward(ws *Workspace, x, dy, dx []float32) error {
 	if err := checkLen(kernel, "dx", len(dx), len(x)); err != nil {
 		return err
 	}
-	const invSqrt2Pi = 0.3989422804014327 // 1/sqrt(2π)
 	ws.parallelRange(len(x), pointwiseChunk, func(_, lo, hi int) {
-		for i, v := range x[lo:hi] {
-			xf := float64(v)
-			pdf := invSqrt2Pi * expCore(max(-700, -0.5*xf*xf))
-			dx[lo+i] = float32(float64(dy[lo+i]) * GELUGamma * (normCDF(xf) + xf*pdf))
+		var cdf, pdf [expBlock]float64
+		for a := lo; a < hi; a += expBlock {
+			b := min(hi, a+expBlock)
+			normCDFs(x[a:b], cdf[:], pdf[:])
+			for i, v := range x[a:b] {
+				dx[a+i] = float32(float64(dy[a+i]) * GELUGamma * (cdf[i] + float64(v)*pdf[i]))
+			}
 		}
 	})
 	return nil
@@ -64,16 +70,27 @@ type AvgPool2 struct {
 	M, H, W int
 }
 
-// check validates ws, the sizes and the two slices.
-func (a AvgPool2) check(kernel string, ws *Workspace, in, out []float32, inName, outName string) error {
-	if err := checkWS(kernel, ws); err != nil {
-		return err
-	}
+// Validate reports whether the sizes are usable.
+func (a AvgPool2) Validate() error { return a.validate("avgpool2") }
+
+// validate is Validate with the kernel name that prefixes its errors.
+func (a AvgPool2) validate(kernel string) error {
 	if err := checkPositive(kernel, "M, H, W", a.M, a.H, a.W); err != nil {
 		return err
 	}
 	if a.H < 2 || a.W < 2 {
 		return fmt.Errorf("%s: planes %d×%d are smaller than the 2×2 window: %w", kernel, a.H, a.W, ErrShape)
+	}
+	return nil
+}
+
+// check validates ws, the sizes and the two slices.
+func (a AvgPool2) check(kernel string, ws *Workspace, in, out []float32, inName, outName string) error {
+	if err := checkWS(kernel, ws); err != nil {
+		return err
+	}
+	if err := a.validate(kernel); err != nil {
+		return err
 	}
 	if err := checkLen(kernel, inName, len(in), a.M*a.H*a.W); err != nil {
 		return err

@@ -83,3 +83,16 @@ func TestSgemmEdgeCases(t *testing.T) {
 		}
 	}
 }
+
+// TestBLASThreads checks that the thread setting round-trips (OpenBLAS) or reads 1 (purego).
+func TestBLASThreads(t *testing.T) {
+	n := BLASThreads()
+	if n < 1 {
+		t.Fatalf("BLASThreads() = %d, want ≥ 1", n)
+	}
+	SetBLASThreads(n) // leave the process setting as it was
+	if got := BLASThreads(); got != n {
+		t.Errorf("after SetBLASThreads(%d): BLASThreads() = %d", n, got)
+	}
+	t.Logf("%s BLAS, %d threads per call", BLASName, n)
+}

@@ -94,6 +94,9 @@ func (s WeightStd) Backward(w, gain, dout, dw, dgain []float32) error {
 	return nil
 }
 
+// Validate reports whether the sizes are usable.
+func (s WeightStd) Validate() error { return checkPositive("weight standardization", "O, F", s.O, s.F) }
+
 // check validates sizes and slice lengths.
 func (s WeightStd) check(kernel string, w, gain, out []float32, outName string) error {
 	if err := checkPositive(kernel, "O, F", s.O, s.F); err != nil {
