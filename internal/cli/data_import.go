@@ -127,7 +127,7 @@ func runDataImport(ctx context.Context, opts *dataImportOptions) error {
 	if opts.Out == "" {
 		return usagef("--out is required: name the folder to write the recordings to")
 	}
-	if strings.ContainsRune(opts.Mouse, '/') || strings.ContainsRune(opts.Session, '/') || opts.Session == "" {
+	if opts.Layout == layoutFnn && (strings.ContainsRune(opts.Mouse, '/') || strings.ContainsRune(opts.Session, '/') || opts.Session == "") {
 		return usagef("--mouse and --session must be non-empty names without '/'")
 	}
 	sources, err := openSources(opts)
@@ -273,7 +273,7 @@ func sensoriumReport(s *sensorium.Summary) importReport {
 		MinRepeat: s.MinRepeat, MaxRepeat: s.MaxRepeat, Videos: s.Videos, NewVideos: s.NewVideos,
 		Ignored: s.NotImported,
 	}
-	r.Notes = append(r.Notes, fmt.Sprintf("video    value = %g + %g·byte (range from %s)", s.Scaling.Offset, s.Scaling.Scale, s.RangeSource))
+	r.Notes = append(r.Notes, fmt.Sprintf("video    value = %.6g + %.6g·byte (range from %s)", s.Scaling.Offset, s.Scaling.Scale, s.RangeSource))
 	if s.Clipped > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("clipped  %d video values outside that range, to 0 or 255", s.Clipped))
 	}
@@ -338,6 +338,10 @@ func printImportTotal(w io.Writer, reports []importReport, kept int, out string,
 		for t, n := range r.Frames {
 			frames[t] += n
 		}
+	}
+	if len(reports) == 0 {
+		fmt.Fprintf(w, "nothing imported: %s already in %s (use --force to import again)\n", plural(kept, "recording"), out)
+		return
 	}
 	keptText := ""
 	if kept > 0 {

@@ -19,8 +19,10 @@ import "math"
 // 0, so a zero query attends uniformly), and no gradient flows back through its normalisation.
 // Norms are accumulated in float64, so no finite float32 vector underflows to a zero norm.
 //
-// The three L×L products run on sgemm; the softmax uses expf. Work is fanned out over the
-// N·G (item, group) pairs, each worker holding about 2·L² + 5·C·L floats of scratch.
+// The products with an L×L operand run on sgemm (two forward; five backward, which recomputes
+// the logits rather than keeping N·G·L² softmax weights per step); the softmax uses expCore.
+// Work is fanned out over the N·G (item, group) pairs, each worker holding about
+// 2·L² + 5·C·L floats of scratch.
 type Attention struct {
 	N, G, C, L int
 }

@@ -5,16 +5,19 @@ import (
 	"testing"
 )
 
+// Benchmarks at the sizes of TOOLCHAIN.md section 3 and of the released model (MODEL.md 3,
+// 4.4). Each reports, next to ns/op, GFLOP/s where it is meaningful (nominal multiply-adds ×2,
+// including the causal zero frames) and cpu-ms/op, the process CPU time per call: on a machine
+// shared with other jobs wall time varies by 2× between runs, CPU time much less. Run:
+//
+//	OPENBLAS_NUM_THREADS=1 go test ./internal/kernels -run xxx -bench . -benchtime 5x
+
 // cpuSeconds returns the user+system CPU time of this process.
 func cpuSeconds() float64 {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
-
-// Benchmarks at the sizes of TOOLCHAIN.md section 3 and of the released model (MODEL.md 3,
-// 4.4). Each reports GFLOP/s (nominal multiply-adds ×2, including the causal zero frames) next
-// to ns/op. Run: go test ./internal/kernels -run xxx -bench . -benchtime 5x
 
 // benchKernel times fn, reporting flops floating-point operations per call as GFLOP/s. It is
 // the one size-parameterised helper every benchmark below goes through.
