@@ -156,11 +156,16 @@ func (e *Error) Error() string {
 		b.WriteString(printable(e.Path))
 	}
 	if e.Tensor != "" {
-		b.WriteString(": tensor ")
+		if b.Len() > 0 {
+			b.WriteString(": ")
+		}
+		b.WriteString("tensor ")
 		b.WriteString(printable(e.Tensor))
 	}
 	if e.Detail != "" {
-		b.WriteString(": ")
+		if b.Len() > 0 {
+			b.WriteString(": ")
+		}
 		b.WriteString(strings.ReplaceAll(e.Detail, "\n", `\n`))
 	}
 	return b.String()

@@ -271,3 +271,26 @@ func TestGoldenV1(t *testing.T) {
 		t.Fatal("WriteFile no longer reproduces testdata/v1.fmck: the format changed; bump Version and update docs/FORMAT.md")
 	}
 }
+
+func TestErrorFormat(t *testing.T) {
+	tests := []struct {
+		err  *Error
+		want string
+	}{
+		{&Error{Op: "read", Path: "ck/core.fmck", Tensor: "core.a", Detail: "bad"}, "read ck/core.fmck: tensor core.a: bad"},
+		{&Error{Op: "read", Path: "ck/core.fmck", Detail: "bad"}, "read ck/core.fmck: bad"},
+		{&Error{Tensor: "core.\nx", Detail: "two\nlines"}, `tensor "core.\nx": two\nlines`},
+		{&Error{Detail: "only detail"}, "only detail"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := tc.err.Error(); got != tc.want {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+	wantErr(t, CheckSessionKey("a b"), ErrInvalid, `session key "a b" may only hold`)
+	if err := CheckSessionKey("dynamic29156-11-10-Video-8744edeac3b4d1ce16b680916b5267ce"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,16 +47,12 @@ func (o Options) Save(dir string, core File, sessions map[string]File) error {
 		head    []byte
 		tensors []Tensor
 	}
-	keys := make([]string, 0, len(sessions))
-	for key := range sessions {
+	keys := slices.Sorted(maps.Keys(sessions))
+	files := make([]pending, 0, len(keys)+1)
+	for _, key := range keys {
 		if reason := sessionKeyProblem(key); reason != "" {
 			return withPath(errorf(ErrInvalid, "", reason), "save", dir)
 		}
-		keys = append(keys, key)
-	}
-	slices.Sort(keys)
-	files := make([]pending, 0, len(keys)+1)
-	for _, key := range keys {
 		f := sessions[key]
 		path := sessionPath(dir, key)
 		head, err := o.prepare(&f.Header, KindSession, key, f.Tensors)

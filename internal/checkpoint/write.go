@@ -73,19 +73,7 @@ func (o Options) encodeHeader(h *Header, tensors []Tensor) ([]byte, error) {
 		if int64(len(t.Data)) != n {
 			return nil, errorf(ErrInvalid, t.Name, fmt.Sprintf("data has %d values, shape %v needs %d", len(t.Data), t.Shape, n))
 		}
-		var sum uint32
-		bad, badAt := 0, -1
-		for start := 0; start < len(t.Data); start += len(buf) / 4 {
-			src := t.Data[start:min(len(t.Data), start+len(buf)/4)]
-			b := buf[:4*len(src)]
-			if k, at := encodeChunk(b, src); k > 0 {
-				if badAt < 0 {
-					badAt = start + at
-				}
-				bad += k
-			}
-			sum = crc32.Update(sum, castagnoli(), b)
-		}
+		sum, bad, badAt := checksum(t.Data, buf)
 		if bad > 0 && !o.AllowNonFinite {
 			return nil, errorf(ErrNonFinite, t.Name, nonFiniteDetail(t.Data[badAt], badAt, bad)+
 				": the run diverged; save an earlier state or set Options.AllowNonFinite")
@@ -102,6 +90,26 @@ func (o Options) encodeHeader(h *Header, tensors []Tensor) ([]byte, error) {
 		return nil, errorf(ErrInvalid, "", fmt.Sprintf("header of %d bytes exceeds the limit of %d", len(head), maxHeaderBytes))
 	}
 	return head, nil
+}
+
+// checksum returns the CRC-32C of data's little-endian bytes, encoded chunk by chunk through
+// buf, with the number of non-finite values and the index of the first (−1 when none).
+func checksum(data []float32, buf []byte) (sum uint32, bad, first int) {
+	tab := castagnoli()
+	first = -1
+	step := len(buf) / 4
+	for start := 0; start < len(data); start += step {
+		src := data[start:min(len(data), start+step)]
+		b := buf[:4*len(src)]
+		if k, at := encodeChunk(b, src); k > 0 {
+			if first < 0 {
+				first = start + at
+			}
+			bad += k
+		}
+		sum = crc32.Update(sum, tab, b)
+	}
+	return sum, bad, first
 }
 
 // checkStrings reports a header string that JSON would not carry unchanged.
