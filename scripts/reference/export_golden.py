@@ -96,7 +96,6 @@ def sum_loss(case, out, gen):
 def case_perspective(train):
     def build(cfg, base, dtype, seed, with_grads):
         net = make_net(cfg, base, dtype)
-        d = cfg["dims"]
         N = cfg["fixture"]["batch"]
         gen = torch.Generator().manual_seed(seed)
         case = Case(
@@ -106,7 +105,7 @@ def case_perspective(train):
             None,
             "train" if train else "eval",
         )
-        stim = torch.randint(0, 256, (N, 1, d["stimulus_height"], d["stimulus_width"]), generator=gen).to(dtype)
+        stim = torch.randint(0, 256, (N, 1, cfg["stimulus_height"], cfg["stimulus_width"]), generator=gen).to(dtype)
         eye = torch.randn(N, 2, generator=gen, dtype=torch.float64).to(dtype)
         ins = {"stimulus": leaf(stim), "eye": leaf(eye)}
         if train:
@@ -273,7 +272,7 @@ def case_network(train):
             1 if train else "all",
             "train" if train else "eval",
         )
-        stim = torch.randint(0, 256, (T, N, d["stimulus_height"], d["stimulus_width"]), generator=gen, dtype=torch.uint8)
+        stim = torch.randint(0, 256, (T, N, cfg["stimulus_height"], cfg["stimulus_width"]), generator=gen, dtype=torch.uint8)
         persp = _seq_inputs(gen, (T, N, d["perspectives"]), dtype)
         mod = _seq_inputs(gen, (T, N, d["modulations"]), dtype)
         ins = {"perspective": persp, "modulation": mod}

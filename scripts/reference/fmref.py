@@ -688,7 +688,7 @@ class Network:
         S = cfg["streams"]
         self.streams = S
         st = self.store
-        self.perspective = Perspective(st, cfg, (d["stimulus_height"], d["stimulus_width"]), d.get("perspectives", 2))
+        self.perspective = Perspective(st, cfg, (cfg["stimulus_height"], cfg["stimulus_width"]), d.get("perspectives", 2))
         self.modulation = [Modulation(st, cfg, s, d.get("modulations", 2)) for s in range(S)]
         self.feedforward = [Feedforward(st, cfg, s) for s in range(S)]
         self.recurrent = [Recurrent(st, cfg, s) for s in range(S)]
@@ -797,8 +797,7 @@ def check_counts(verbose=True):
 
 
 def _tiny_inputs(cfg, T, N, gen, dtype):
-    d = cfg["dims"]
-    stim = torch.randint(0, 256, (T, N, d["stimulus_height"], d["stimulus_width"]), generator=gen, dtype=torch.uint8)
+    stim = torch.randint(0, 256, (T, N, cfg["stimulus_height"], cfg["stimulus_width"]), generator=gen, dtype=torch.uint8)
     persp = torch.randn(T, N, 2, generator=gen, dtype=torch.float64).to(dtype)
     mod = torch.randn(T, N, 2, generator=gen, dtype=torch.float64).to(dtype)
     return stim, persp, mod
