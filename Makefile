@@ -3,7 +3,7 @@
 #   make test   install what is missing, run the whole test suite
 SHELL := /bin/bash
 GO ?= go
-APT_PKGS := libhdf5-dev ffmpeg libopenblas-dev pkg-config
+APT_PKGS := libhdf5-dev ffmpeg libopenblas-dev pkg-config python3-numpy
 BIN := bin/fmcore
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/fmcore/fmcore/internal/buildinfo.Version=$(VERSION)

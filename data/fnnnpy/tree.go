@@ -277,6 +277,9 @@ func listStems(dir string) ([]string, error) {
 	}
 	stems := make([]string, 0, len(entries))
 	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue // .DS_Store and the like: listed as not imported
+		}
 		stem, ok := strings.CutSuffix(e.Name(), ".npy")
 		if !ok || e.IsDir() || stem == "" {
 			return nil, inputErr(filepath.Join(dir, e.Name()), "unexpected entry: want only <trial>.npy files")
@@ -295,6 +298,9 @@ func listDirs(dir string) ([]string, error) {
 	}
 	names := make([]string, 0, len(entries))
 	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
 		if !e.IsDir() {
 			return nil, inputErr(filepath.Join(dir, e.Name()), "unexpected file: want one folder per evaluation video")
 		}
@@ -356,8 +362,10 @@ func (t *Tree) notImported() ([]string, error) {
 		rel = filepath.ToSlash(rel)
 		parts := strings.Split(rel, "/")
 		if read[parts[0]] || (parts[0] == dirEval && len(parts) > 1 && evalRead[parts[1]]) {
-			if d.IsDir() {
-				return filepath.SkipDir // checked entry by entry when listing the trials
+			// Trial files were checked one by one when listing; only hidden files
+			// (.DS_Store, ...) are left out there.
+			if !d.IsDir() && strings.HasPrefix(d.Name(), ".") {
+				counts[rel]++
 			}
 			return nil
 		}

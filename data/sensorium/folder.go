@@ -267,6 +267,9 @@ func (f *Folder) listTrials(tiers []string) error {
 	}
 	seen := make([]bool, len(tiers))
 	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue // .DS_Store and the like: listed as not imported
+		}
 		stem, ok := strings.CutSuffix(e.Name(), ".npy")
 		i, err := strconv.Atoi(stem)
 		if !ok || err != nil || i < 0 || strconv.Itoa(i) != stem {

@@ -135,3 +135,29 @@ func load(t *testing.T, path string) source {
 func sameFloat(a, b float64) bool {
 	return a == b || (math.IsNaN(a) && math.IsNaN(b))
 }
+
+// loadInts reads an int32 or int64 .npy file with npyio.
+func loadInts(t *testing.T, path string) []int64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var arr npy.Array
+	if err := npy.Read(f, &arr); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var out []int64
+	switch v := arr.Data().(type) {
+	case []int64:
+		out = v
+	case []int32:
+		for _, x := range v {
+			out = append(out, int64(x))
+		}
+	default:
+		t.Fatalf("%s: %T, want int32 or int64", path, v)
+	}
+	return out
+}

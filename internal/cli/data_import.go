@@ -17,15 +17,18 @@ import (
 	"github.com/fmcore/fmcore/data/sensorium"
 )
 
-// The source layouts data import reads.
+// importLayout is a source layout data import reads; each has its own subcommand.
+type importLayout string
+
+// The layouts.
 const (
-	layoutSensorium = "sensorium"
-	layoutFnn       = "fnn"
+	layoutSensorium importLayout = "sensorium"
+	layoutFnn       importLayout = "fnn"
 )
 
 type dataImportOptions struct {
 	IO      IO
-	Layout  string   // layoutSensorium or layoutFnn
+	Layout  importLayout
 	Dirs    []string // source folders
 	Out     string   // output folder
 	Force   bool     // re-import sources whose recording exists in Out
@@ -123,6 +126,8 @@ type importReport struct {
 	Ignored   []string // source files and folders not read
 }
 
+// runDataImport opens and checks every source, then imports them one after another,
+// skipping those whose recording exists unless --force, and prints a summary.
 func runDataImport(ctx context.Context, opts *dataImportOptions) error {
 	if opts.Out == "" {
 		return usagef("--out is required: name the folder to write the recordings to")

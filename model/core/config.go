@@ -91,8 +91,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("core.feedforward.layers[%d] = %d, want at least 1", b, f.Layers[b])
 		case f.Temporal[b] < 1 || f.Spatial[b] < 1 || f.Spatial[b]%2 == 0:
 			return fmt.Errorf("core.feedforward block %d: temporal %d, spatial %d: want positive kernels, spatial odd", b, f.Temporal[b], f.Spatial[b])
-		case f.Pools[b] < 1:
-			return fmt.Errorf("core.feedforward.pools[%d] = %d, want at least 1", b, f.Pools[b])
+		case f.Pools[b] != 1 && f.Pools[b] != 2:
+			return fmt.Errorf("core.feedforward.pools[%d] = %d, want 1 (none) or 2 (2×2 average pooling)", b, f.Pools[b])
 		}
 	}
 	if err := f.Nonlinearity.Validate(); err != nil {

@@ -4,6 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
+	"strings"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // Init says how a parameter starts (MODEL.md 1.4 and the per-module rules of section 4).
@@ -127,4 +132,55 @@ func Count(specs []ParamSpec) int {
 		n += s.Size()
 	}
 	return n
+}
+
+// Params gives graph nodes by parameter name. A module asks for the names it needs with
+// Get; a name the caller did not provide is remembered, so the module's entry point can
+// report every missing name at once (Missing) instead of failing deep inside a graph.
+type Params struct {
+	nodes   map[string]*G.Node
+	missing []string
+}
+
+// NewParams wraps a name → node map.
+func NewParams(nodes map[string]*G.Node) *Params { return &Params{nodes: nodes} }
+
+// Get returns the node named name, or nil (and remembers the name) when there is none.
+func (p *Params) Get(name string) *G.Node {
+	n, ok := p.nodes[name]
+	if !ok {
+		p.missing = append(p.missing, name)
+	}
+	return n
+}
+
+// Missing returns the names asked for that were not there.
+func (p *Params) Missing() []string { return p.missing }
+
+// Nodes returns the underlying map.
+func (p *Params) Nodes() map[string]*G.Node { return p.nodes }
+
+// NewSlots creates one learnable node per spec in g, named by the spec's name with its
+// stream suffix removed: the graph computes one stream, and a caller copies the drawn
+// stream's values into the slots before each run (MODEL.md 1.3). Values start at zero.
+func NewSlots(g *G.ExprGraph, dt tensor.Dtype, specs []ParamSpec) (*Params, error) {
+	nodes := make(map[string]*G.Node, len(specs))
+	for _, s := range specs {
+		name := SlotName(s)
+		if _, dup := nodes[name]; dup {
+			continue // another stream's copy of the same slot
+		}
+		t := tensor.New(tensor.Of(dt), tensor.WithShape(s.Shape...))
+		nodes[name] = G.NewTensor(g, dt, len(s.Shape), G.WithShape(s.Shape...), G.WithName(name), G.WithValue(t))
+	}
+	return NewParams(nodes), nil
+}
+
+// SlotName returns the stream-agnostic name of a parameter ("….weight" for
+// "….weight.2").
+func SlotName(s ParamSpec) string {
+	if s.Stream < 0 {
+		return s.Name
+	}
+	return strings.TrimSuffix(s.Name, "."+strconv.Itoa(s.Stream))
 }
