@@ -75,6 +75,9 @@ func (s *Stats) Check(u int) error {
 // ([T,U]); dst may be src. NaN stays NaN (it is masked in the loss).
 func (s *Stats) ApplyResponses(dst, src []float32) {
 	U := len(s.ResponseScale)
+	if U == 0 {
+		return
+	}
 	scale := s.ResponseScale
 	for t := 0; t+U <= len(src); t += U {
 		d, x := dst[t:t+U], src[t:t+U]
@@ -95,14 +98,14 @@ func (s *Stats) ApplyEye(dst, src []float32) {
 	}
 }
 
-// ApplyBehavior writes the standardised [pupil radius, running speed] of each frame
-// into dst ([T,2]) from pupil ([T]) and running ([T]).
-func (s *Stats) ApplyBehavior(dst, pupil, running []float32) {
+// ApplyBehavior writes src ([T,2] raw [pupil radius, running speed] per frame)
+// standardised into dst ([T,2]); dst may be src.
+func (s *Stats) ApplyBehavior(dst, src []float32) {
 	mp, sp := float32(s.Pupil.Mean), float32(s.Pupil.Scale)
 	sr := float32(s.Running.Scale)
-	for t := range pupil {
-		dst[2*t] = (pupil[t] - mp) / sp
-		dst[2*t+1] = running[t] / sr
+	for i := 0; i+1 < len(src); i += 2 {
+		dst[i] = (src[i] - mp) / sp
+		dst[i+1] = src[i+1] / sr
 	}
 }
 
