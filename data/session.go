@@ -19,6 +19,10 @@ type PrepareOptions struct {
 	// Trials of other tiers are not read, except the training tier when the statistics
 	// are computed.
 	Tiers []Tier
+	// MaxTrainMinutes, when positive, keeps only the first that many minutes of training
+	// trials (in file order), for data-efficiency experiments; later training trials are
+	// neither loaded nor used for the statistics.
+	MaxTrainMinutes float64
 }
 
 // DefaultPrepareOptions returns the default NaN policy, computed statistics and every
@@ -29,6 +33,9 @@ func DefaultPrepareOptions() PrepareOptions { return PrepareOptions{NaN: Default
 func (o PrepareOptions) Validate() error {
 	if err := o.NaN.Validate(); err != nil {
 		return err
+	}
+	if !(o.MaxTrainMinutes >= 0) {
+		return fmt.Errorf("prepare options: max training minutes %g, want 0 (all) or more", o.MaxTrainMinutes)
 	}
 	for _, t := range o.Tiers {
 		if !t.Valid() {
@@ -94,7 +101,14 @@ func scan(ctx context.Context, src TrialSource, opts PrepareOptions, keep bool) 
 	s.report.Session = id
 	dir := filepath.Dir(src.Path())
 	var t Trial
+	trainMinutes := 0.0
 	for i, info := range rec.Trials {
+		if info.Tier == TierTrain && opts.MaxTrainMinutes > 0 {
+			if trainMinutes >= opts.MaxTrainMinutes-1e-9 {
+				continue
+			}
+			trainMinutes += float64(info.Frames) / rec.RateHz / 60
+		}
 		forStats := acc != nil && info.Tier == TierTrain
 		if !want(info.Tier) && !forStats {
 			continue

@@ -1,7 +1,8 @@
 // Package config reads fmcore's configuration files: YAML with a `model:` section (the
-// network, model.Config). Files are decoded strictly: an unknown key is an error naming
-// it and its line; omitted keys keep the released value (MODEL.md 2); every value is
-// validated by the package that owns it.
+// network, model.Config) and a `train:` section (the recipe, train.Config). Files are
+// decoded strictly: an unknown key is an error naming it and its line; omitted keys keep
+// the released value (MODEL.md 2, 7.7); every value is validated by the package that owns
+// it. A name without a path ("small", "tiny", "paper") selects a shipped config.
 package config
 
 import (
@@ -14,20 +15,29 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/fmcore/fmcore/configs"
+	"github.com/fmcore/fmcore/internal/train"
 	"github.com/fmcore/fmcore/model"
 )
 
 // File is the schema of a config file.
 type File struct {
 	Model model.Config `yaml:"model"`
+	Train train.Config `yaml:"train"`
 }
 
 // Default returns the released configuration.
-func Default() File { return File{Model: model.Default()} }
+func Default() File { return File{Model: model.Default(), Train: train.DefaultConfig()} }
 
-// Load reads and validates the config file at path.
+// Load reads and validates the config file at path, or the shipped config of that name
+// ("small", "tiny", "paper", with or without ".yaml") when no such file exists.
 func Load(path string) (File, error) {
 	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && !strings.ContainsRune(path, os.PathSeparator) {
+		if eb, eerr := configs.Files.ReadFile(strings.TrimSuffix(path, ".yaml") + ".yaml"); eerr == nil {
+			b, err = eb, nil
+		}
+	}
 	if err != nil {
 		return File{}, fmt.Errorf("config %s: %w", path, errors.Unwrap(err))
 	}
@@ -47,6 +57,9 @@ func Parse(text []byte) (File, error) {
 		return File{}, errors.New(cleanYAMLError(err))
 	}
 	if err := f.Model.Validate(); err != nil {
+		return File{}, err
+	}
+	if err := f.Train.Validate(); err != nil {
 		return File{}, err
 	}
 	return f, nil

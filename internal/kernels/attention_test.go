@@ -66,54 +66,64 @@ var attnCases = []struct {
 
 // attnInputs returns q, k, v and scales; scales are spread around the init value 1 and q, k
 // around ±1 so that the softmax is far from uniform.
-func attnInputs(a Attention, seed uint64) (q, k, v, s []float32) {
+func attnInputs[T Float](a Attention, seed uint64) (q, k, v, s []T) {
 	rng := newRand(seed)
 	n := a.N * a.G * a.C * a.L
-	s = randSlice(rng, a.G*a.C)
+	s = randSlice[T](rng, a.G*a.C)
 	for i := range s {
 		s[i] = 1 + 2*s[i]
 	}
-	return randSlice(rng, n), randSlice(rng, n), randSlice(rng, n), s
+	return randSlice[T](rng, n), randSlice[T](rng, n), randSlice[T](rng, n), s
 }
 
 func TestAttentionForwardMatchesReference(t *testing.T) {
+	t.Run("float32", testAttentionForward[float32])
+	t.Run("float64", testAttentionForward[float64])
+}
+
+func testAttentionForward[T Float](t *testing.T) {
 	for ci, tc := range attnCases {
-		q, k, v, s := attnInputs(tc.a, uint64(ci))
+		q, k, v, s := attnInputs[T](tc.a, uint64(ci))
 		want := refAttention(tc.a, to64(q), to64(k), to64(v), to64(s))
 		for _, nw := range workspaces() {
 			t.Run(tc.name+"/"+nw.name, func(t *testing.T) {
-				out := make([]float32, len(q))
-				if err := tc.a.Forward(nw.ws, q, k, v, s, out); err != nil {
+				out := make([]T, len(q))
+				if err := AttentionForward(tc.a, nw.ws, q, k, v, s, out); err != nil {
 					t.Fatal(err)
 				}
 				// Sums of C and L float32 products plus expf's 1.5e-7: rounding only.
-				checkClose(t, "out", out, want, tol32)
+				checkClose(t, "out", out, want, tol[T]())
 			})
 		}
 	}
 }
 
 func TestAttentionBackwardMatchesFiniteDifferences(t *testing.T) {
+	t.Run("float32", testAttentionBackward[float32])
+	t.Run("float64", testAttentionBackward[float64])
+}
+
+func testAttentionBackward[T Float](t *testing.T) {
 	for ci, tc := range attnCases {
 		a := tc.a
 		if a.C*a.L > 100 {
 			continue // the forward test covers model channel counts; FD there takes minutes
 		}
-		q, k, v, s := attnInputs(a, 10+uint64(ci))
-		dout := randSlice(newRand(20+uint64(ci)), len(q))
+		q, k, v, s := attnInputs[T](a, 10+uint64(ci))
+		dout := randSlice[T](newRand(20+uint64(ci)), len(q))
 		q64, k64, v64, s64, d64 := to64(q), to64(k), to64(v), to64(s), to64(dout)
 		loss := func() float64 { return dot64(refAttention(a, q64, k64, v64, s64), d64) }
 		wq, wk, wv, wsc := numGrad(q64, loss), numGrad(k64, loss), numGrad(v64, loss), numGrad(s64, loss)
 		for _, nw := range workspaces() {
 			t.Run(tc.name+"/"+nw.name, func(t *testing.T) {
-				dq, dk, dv, ds := make([]float32, len(q)), make([]float32, len(q)), make([]float32, len(q)), make([]float32, len(s))
-				if err := a.Backward(nw.ws, q, k, v, s, dout, dq, dk, dv, ds); err != nil {
+				dq, dk, dv, ds := make([]T, len(q)), make([]T, len(q)), make([]T, len(q)), make([]T, len(s))
+				if err := AttentionBackward(a, nw.ws, q, k, v, s, dout, dq, dk, dv, ds); err != nil {
 					t.Fatal(err)
 				}
-				checkClose(t, "dq", dq, wq, tol32)
-				checkClose(t, "dk", dk, wk, tol32)
-				checkClose(t, "dv", dv, wv, tol32)
-				checkClose(t, "dscales", ds, wsc, tol32)
+				checkClose(t, "dq", dq, wq, tol[T]())
+				checkClose(t, "dk", dk, wk, tol[T]())
+				checkClose(t, "dv", dv, wv, tol[T]())
+				checkClose(t, "dscales", ds, wsc, tol[T]())
 			})
 		}
 	}
@@ -123,14 +133,14 @@ func TestAttentionBackwardMatchesFiniteDifferences(t *testing.T) {
 // zero key token has logit 0, nothing is NaN, and the zero tokens get no q or k gradient.
 func TestAttentionZeroVectors(t *testing.T) {
 	a := Attention{N: 1, G: 1, C: 3, L: 4}
-	q, k, v, s := attnInputs(a, 30)
+	q, k, v, s := attnInputs[float32](a, 30)
 	for c := 0; c < a.C; c++ {
 		q[c*a.L+1] = 0 // query token 1
 		k[c*a.L+2] = 0 // key token 2
 	}
 	ws := NewWorkspace(1)
 	out := make([]float32, len(q))
-	if err := a.Forward(ws, q, k, v, s, out); err != nil {
+	if err := AttentionForward(a, ws, q, k, v, s, out); err != nil {
 		t.Fatal(err)
 	}
 	checkClose(t, "out", out, refAttention(a, to64(q), to64(k), to64(v), to64(s)), tol32)
@@ -144,7 +154,7 @@ func TestAttentionZeroVectors(t *testing.T) {
 		}
 	}
 	dq, dk, dv, ds := make([]float32, len(q)), make([]float32, len(q)), make([]float32, len(q)), make([]float32, len(s))
-	if err := a.Backward(ws, q, k, v, s, randSlice(newRand(31), len(q)), dq, dk, dv, ds); err != nil {
+	if err := AttentionBackward(a, ws, q, k, v, s, randSlice[float32](newRand(31), len(q)), dq, dk, dv, ds); err != nil {
 		t.Fatal(err)
 	}
 	for _, x := range [][]float32{dq, dk, dv, ds} {
@@ -166,10 +176,10 @@ func TestAttentionRejectsBadInput(t *testing.T) {
 	ws := NewWorkspace(1)
 	mk := func(n int) []float32 { return make([]float32, n) }
 	for name, err := range map[string]error{
-		"short q":       a.Forward(ws, mk(11), mk(12), mk(12), mk(4), mk(12)),
-		"short scales":  a.Forward(ws, mk(12), mk(12), mk(12), mk(3), mk(12)),
-		"short dscales": a.Backward(ws, mk(12), mk(12), mk(12), mk(4), mk(12), mk(12), mk(12), mk(12), mk(2)),
-		"zero tokens":   Attention{N: 1, G: 1, C: 2}.Forward(ws, nil, nil, nil, mk(2), nil),
+		"short q":       AttentionForward(a, ws, mk(11), mk(12), mk(12), mk(4), mk(12)),
+		"short scales":  AttentionForward(a, ws, mk(12), mk(12), mk(12), mk(3), mk(12)),
+		"short dscales": AttentionBackward(a, ws, mk(12), mk(12), mk(12), mk(4), mk(12), mk(12), mk(12), mk(12), mk(2)),
+		"zero tokens":   AttentionForward(Attention{N: 1, G: 1, C: 2}, ws, nil, nil, nil, mk(2), nil),
 	} {
 		if !errors.Is(err, ErrShape) {
 			t.Errorf("%s: got %v, want an error wrapping ErrShape", name, err)

@@ -57,28 +57,28 @@ func BenchmarkConv3d(b *testing.B) {
 		p := tc.p
 		xl, wl, yl := p.Lens()
 		rng := newRand(1)
-		x, w, bias, dy := randSlice(rng, xl), randSlice(rng, wl), randSlice(rng, p.O), randSlice(rng, yl)
+		x, w, bias, dy := randSlice[float32](rng, xl), randSlice[float32](rng, wl), randSlice[float32](rng, p.O), randSlice[float32](rng, yl)
 		y, dx, dw, db := make([]float32, yl), make([]float32, xl), make([]float32, wl), make([]float32, p.O)
 		flops := 2 * float64(yl) * float64(wl/p.O)
 		ws := NewWorkspace(0)
 		b.Run(tc.name+"/fwd", func(b *testing.B) {
-			benchKernel(b, flops, func() error { return p.Forward(ws, x, w, bias, y) })
+			benchKernel(b, flops, func() error { return Conv3dForward(p, ws, x, w, bias, y) })
 		})
 		b.Run(tc.name+"/bwd-data", func(b *testing.B) {
-			benchKernel(b, flops, func() error { return p.BackwardData(ws, w, dy, dx) })
+			benchKernel(b, flops, func() error { return Conv3dBackwardData(p, ws, w, dy, dx) })
 		})
 		b.Run(tc.name+"/bwd-weights", func(b *testing.B) {
-			benchKernel(b, flops, func() error { return p.BackwardWeights(ws, x, dy, dw, db) })
+			benchKernel(b, flops, func() error { return Conv3dBackwardWeights(p, ws, x, dy, dw, db) })
 		})
 		b.Run(tc.name+"/fwd+bwd", func(b *testing.B) {
 			benchKernel(b, 3*flops, func() error {
-				if err := p.Forward(ws, x, w, bias, y); err != nil {
+				if err := Conv3dForward(p, ws, x, w, bias, y); err != nil {
 					return err
 				}
-				if err := p.BackwardData(ws, w, dy, dx); err != nil {
+				if err := Conv3dBackwardData(p, ws, w, dy, dx); err != nil {
 					return err
 				}
-				return p.BackwardWeights(ws, x, dy, dw, db)
+				return Conv3dBackwardWeights(p, ws, x, dy, dw, db)
 			})
 		})
 	}
@@ -89,21 +89,21 @@ func BenchmarkConv3d(b *testing.B) {
 // with its recomputed logits), not the softmax.
 func BenchmarkAttention(b *testing.B) {
 	a := Attention{N: 4, G: 8, C: 64, L: 384}
-	q, k, v, s := attnInputs(a, 1)
+	q, k, v, s := attnInputs[float32](a, 1)
 	n := len(q)
-	out, dout := make([]float32, n), randSlice(newRand(2), n)
+	out, dout := make([]float32, n), randSlice[float32](newRand(2), n)
 	dq, dk, dv, ds := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, len(s))
 	ws := NewWorkspace(0)
 	product := 2 * float64(a.N*a.G) * float64(a.L*a.L*a.C)
 	b.Run("fwd", func(b *testing.B) {
-		benchKernel(b, 2*product, func() error { return a.Forward(ws, q, k, v, s, out) })
+		benchKernel(b, 2*product, func() error { return AttentionForward(a, ws, q, k, v, s, out) })
 	})
 	b.Run("fwd+bwd", func(b *testing.B) {
 		benchKernel(b, 7*product, func() error {
-			if err := a.Forward(ws, q, k, v, s, out); err != nil {
+			if err := AttentionForward(a, ws, q, k, v, s, out); err != nil {
 				return err
 			}
-			return a.Backward(ws, q, k, v, s, dout, dq, dk, dv, ds)
+			return AttentionBackward(a, ws, q, k, v, s, dout, dq, dk, dv, ds)
 		})
 	})
 }
@@ -121,19 +121,19 @@ func BenchmarkGridSample(b *testing.B) {
 	} {
 		g := tc.g
 		rng := newRand(1)
-		img, grid := randSlice(rng, g.N*g.C*g.H*g.W), scaled(randSlice(rng, g.N*g.P*2), 0.9)
-		out, dout := make([]float32, g.N*g.C*g.P), randSlice(rng, g.N*g.C*g.P)
+		img, grid := randSlice[float32](rng, g.N*g.C*g.H*g.W), scaled(randSlice[float32](rng, g.N*g.P*2), 0.9)
+		out, dout := make([]float32, g.N*g.C*g.P), randSlice[float32](rng, g.N*g.C*g.P)
 		dimg, dgrid := make([]float32, len(img)), make([]float32, len(grid))
 		ws := NewWorkspace(0)
 		b.Run(tc.name+"/fwd", func(b *testing.B) {
-			benchKernel(b, 0, func() error { return g.Forward(ws, img, grid, out) })
+			benchKernel(b, 0, func() error { return GridSampleForward(g, ws, img, grid, out) })
 		})
 		b.Run(tc.name+"/fwd+bwd", func(b *testing.B) {
 			benchKernel(b, 0, func() error {
-				if err := g.Forward(ws, img, grid, out); err != nil {
+				if err := GridSampleForward(g, ws, img, grid, out); err != nil {
 					return err
 				}
-				return g.Backward(ws, img, grid, dout, dimg, dgrid)
+				return GridSampleBackward(g, ws, img, grid, dout, dimg, dgrid)
 			})
 		})
 	}
@@ -147,15 +147,15 @@ func BenchmarkPointwise(b *testing.B) {
 	l := LSTMCell{N: 4, G: 8, Hd: 256, P: 384}
 	n := l.N * l.Hd * l.P
 	rng := newRand(1)
-	gates, cPrev, dh := scaled(randSlice(rng, 4*n), 3), randSlice(rng, n), randSlice(rng, n)
+	gates, cPrev, dh := scaled(randSlice[float32](rng, 4*n), 3), randSlice[float32](rng, n), randSlice[float32](rng, n)
 	c, h, dGates, dcPrev := make([]float32, n), make([]float32, n), make([]float32, 4*n), make([]float32, n)
 	b.Run("lstm-N4-Hd256-G8-16x24/fwd", func(b *testing.B) {
-		benchKernel(b, 0, func() error { return l.Forward(ws, gates, cPrev, c, h) })
+		benchKernel(b, 0, func() error { return LSTMCellForward(l, ws, gates, cPrev, c, h) })
 	})
 	b.Run("lstm-N4-Hd256-G8-16x24/bwd", func(b *testing.B) {
-		benchKernel(b, 0, func() error { return l.Backward(ws, gates, cPrev, dh, nil, dGates, dcPrev) })
+		benchKernel(b, 0, func() error { return LSTMCellBackward(l, ws, gates, cPrev, dh, nil, dGates, dcPrev) })
 	})
-	x := scaled(randSlice(rng, 4*32*64*96), 3)
+	x := scaled(randSlice[float32](rng, 4*32*64*96), 3)
 	y := make([]float32, len(x))
 	b.Run("gelu-N4-C32-64x96/fwd", func(b *testing.B) {
 		benchKernel(b, 0, func() error { return GELU(ws, x, y) })

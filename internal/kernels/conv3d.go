@@ -62,9 +62,9 @@ func (m TimeMode) String() string {
 //
 // Output channel o belongs to group o/(O/G) and reads input channels of the same group.
 //
-// The methods lower the convolution to matrix products per batch item and group, in column
-// blocks small enough for the im2col buffer to stay in L2 (about 1 MiB), fanned out over the
-// Workspace's workers:
+// The kernels (Conv3dForward, Conv3dBackwardData, Conv3dBackwardWeights) lower the convolution
+// to matrix products per batch item and group, in column blocks small enough for the im2col
+// buffer to stay in L2 (about 1 MiB), fanned out over the Workspace's workers:
 //
 //   - forward: y_g = W_g · unfold(x_g), W_g the O/G × C/G·KT·KH·KW weight rows as stored;
 //   - weights: dW_g = Σ dy_g · unfold(x_g)ᵀ, one partial sum per worker, added at the end;
@@ -76,7 +76,7 @@ func (m TimeMode) String() string {
 //
 // With stride 1, unfold works on a padded copy of each frame and a "wide" column grid (see
 // wideConv), so each im2col row is one memmove. A 1×1×1 convolution with stride 1 and no padding
-// needs no unfolding at all: sgemm reads x and dy and writes dx in place.
+// needs no unfolding at all: gemm reads x and dy and writes dx in place.
 type Conv3d struct {
 	N, C, O, G int // batch, input channels, output channels, groups (C and O divisible by G)
 	T, H, W    int // input frames, height, width
@@ -149,7 +149,7 @@ const (
 )
 
 // convPlan is a validated Conv3d with its derived sizes.
-type convPlan struct {
+type convPlan[T Float] struct {
 	Conv3d
 	cg, og     int // input and output channels per group
 	to, ho, wo int // output sizes
@@ -158,20 +158,20 @@ type convPlan struct {
 	rt         int // fan-in of the transposed convolution, O/G·KT·KH·KW
 	fwdRoute   route
 	dataRoute  route
-	fwd        unfold   // routeStrided, routeScatter
-	wide       wideConv // routeWide
-	wideT      wideConv // routeTransposed
-	budget     int      // elements of one im2col block
+	fwd        unfold[T]   // routeStrided, routeScatter
+	wide       wideConv[T] // routeWide
+	wideT      wideConv[T] // routeTransposed
+	budget     int         // elements of one im2col block
 	workers    int
 }
 
-// plan validates p and derives the sizes and routes the kernels use.
-func (p Conv3d) plan(kernel string, ws *Workspace) (convPlan, error) {
+// planConv validates p and derives the sizes and routes the kernels use.
+func planConv[T Float](p Conv3d, kernel string, ws *Workspace) (convPlan[T], error) {
 	if err := p.validate(kernel); err != nil {
-		return convPlan{}, err
+		return convPlan[T]{}, err
 	}
 	sh, sw := max(1, p.StrideH), max(1, p.StrideW)
-	pl := convPlan{Conv3d: p, cg: p.C / p.G, og: p.O / p.G, budget: ws.budget(), workers: ws.workers}
+	pl := convPlan[T]{Conv3d: p, cg: p.C / p.G, og: p.O / p.G, budget: ws.budget(), workers: ws.workers}
 	pl.to, pl.ho, pl.wo = p.OutShape()
 	pl.hw, pl.howo = p.H*p.W, pl.ho*pl.wo
 	pl.r = pl.cg * p.KT * p.KH * p.KW
@@ -181,7 +181,7 @@ func (p Conv3d) plan(kernel string, ws *Workspace) (convPlan, error) {
 		off = p.KT - 1
 	}
 	replicate := p.Pad == PadReplicate && (p.PadH > 0 || p.PadW > 0)
-	pl.fwd = unfold{
+	pl.fwd = unfold[T]{
 		cs: pl.cg, ts: p.T, hs: p.H, ws: p.W,
 		kt: p.KT, kh: p.KH, kw: p.KW, sh: sh, sw: sw, ph: p.PadH, pw: p.PadW,
 		off: off, replicate: replicate,
@@ -193,7 +193,7 @@ func (p Conv3d) plan(kernel string, ws *Workspace) (convPlan, error) {
 		return pl, nil
 	case sh == 1 && sw == 1:
 		pl.fwdRoute = routeWide
-		pl.wide = newWide(pl.cg, p.T, p.H, p.W, p.KT, p.KH, p.KW, p.PadH, p.PadW, off, replicate, pl.to)
+		pl.wide = newWide[T](pl.cg, p.T, p.H, p.W, p.KT, p.KH, p.KW, p.PadH, p.PadW, off, replicate, pl.to)
 	default:
 		pl.fwdRoute = routeStrided
 	}
@@ -202,7 +202,7 @@ func (p Conv3d) plan(kernel string, ws *Workspace) (convPlan, error) {
 		// i' = KH−1−i that is a stride-1 convolution of dy with padding KH−1−PadH. Time flips
 		// the same way: input frame s receives output frames s − k + off.
 		pl.dataRoute = routeTransposed
-		pl.wideT = newWide(pl.og, pl.to, pl.ho, pl.wo, p.KT, p.KH, p.KW, p.KH-1-p.PadH, p.KW-1-p.PadW, p.KT-1-off, false, p.T)
+		pl.wideT = newWide[T](pl.og, pl.to, pl.ho, pl.wo, p.KT, p.KH, p.KW, p.KH-1-p.PadH, p.KW-1-p.PadW, p.KT-1-off, false, p.T)
 	} else {
 		pl.dataRoute = routeScatter
 	}
@@ -210,7 +210,7 @@ func (p Conv3d) plan(kernel string, ws *Workspace) (convPlan, error) {
 }
 
 // check validates the slice lengths against the plan.
-func (pl *convPlan) check(kernel string, x, w, y []float32, xName, wName, yName string) error {
+func (pl *convPlan[T]) check(kernel string, x, w, y []T, xName, wName, yName string) error {
 	xl, wl, yl := pl.Lens()
 	if err := checkLen(kernel, xName, len(x), xl); err != nil {
 		return err
@@ -223,9 +223,9 @@ func (pl *convPlan) check(kernel string, x, w, y []float32, xName, wName, yName 
 
 // blocking splits total columns per item into blocks for a product whose unfolded operand has
 // rows rows: as many columns as fit the budget (all of them when nothing is unfolded), a
-// multiple of 64 for sgemm's panels, and then smaller if items·blocks would leave a worker
+// multiple of 64 for the BLAS panels, and then smaller if items·blocks would leave a worker
 // idle. It returns the block size and the number of blocks.
-func (pl *convPlan) blocking(items, total, rows int) (cc, blocks int) {
+func (pl *convPlan[T]) blocking(items, total, rows int) (cc, blocks int) {
 	cc = total
 	if rows > 0 {
 		cc = min(total, max(64, pl.budget/rows/64*64))
@@ -240,7 +240,7 @@ func (pl *convPlan) blocking(items, total, rows int) (cc, blocks int) {
 // task pads its source frames once) made of blocks run one after the other. A frame is split
 // into parts, each its own task, only when there are fewer frames than workers. It returns the
 // block size and the number of parts per frame.
-func (pl *convPlan) wideBlocking(items, total, rows int) (cc, parts int) {
+func (pl *convPlan[T]) wideBlocking(items, total, rows int) (cc, parts int) {
 	cc = min(total, max(64, pl.budget/rows/64*64))
 	parts = 1
 	if items < pl.workers {
@@ -257,14 +257,14 @@ func partRange(total, cc, parts, part int) (a, b int) {
 	return min(total, part*per*cc), min(total, (part+1)*per*cc)
 }
 
-// Forward computes y = conv(x, w) + bias; bias may be nil. y is overwritten.
+// Conv3dForward computes y = conv(x, w) + bias; bias may be nil. y is overwritten.
 // Shapes: x [N, C, T, H, W], w [O, C/G, KT, KH, KW], bias [O], y [N, O, To, Ho, Wo].
-func (p Conv3d) Forward(ws *Workspace, x, w, bias, y []float32) error {
+func Conv3dForward[T Float](p Conv3d, ws *Workspace, x, w, bias, y []T) error {
 	const kernel = "conv3d forward"
 	if err := checkWS(kernel, ws); err != nil {
 		return err
 	}
-	pl, err := p.plan(kernel, ws)
+	pl, err := planConv[T](p, kernel, ws)
 	if err != nil {
 		return err
 	}
@@ -281,7 +281,7 @@ func (p Conv3d) Forward(ws *Workspace, x, w, bias, y []float32) error {
 		wc := &pl.wide
 		cc, parts := pl.wideBlocking(p.N*p.G*pl.to, wc.cols(), wc.rows())
 		tasks := p.N * p.G * pl.to * parts
-		bufs := ws.workerBufs(ws.fanout(tasks), wc.padLen()+(wc.rows()+pl.og)*cc)
+		bufs := workerBufs[T](ws, ws.fanout(tasks), wc.padLen()+(wc.rows()+pl.og)*cc)
 		ws.run(tasks, func(worker, task int) {
 			ngt, part := task/parts, task%parts
 			n, g, t := ngt/pl.to/p.G, ngt/pl.to%p.G, ngt%pl.to
@@ -292,7 +292,7 @@ func (p Conv3d) Forward(ws *Workspace, x, w, bias, y []float32) error {
 				wc.padFrames(src, pad, t)
 				src = pad
 			}
-			var bg []float32
+			var bg []T
 			if bias != nil {
 				bg = bias[g*pl.og:]
 			}
@@ -300,7 +300,7 @@ func (p Conv3d) Forward(ws *Workspace, x, w, bias, y []float32) error {
 			for a := pa; a < pb; a += cc {
 				b := min(a+cc, pb)
 				wc.gather(src, col, b-a, t, a, b)
-				sgemm(false, false, pl.og, b-a, pl.r, 1, w[g*pl.og*pl.r:], pl.r, col, b-a, 0, cm, b-a)
+				gemm(false, false, pl.og, b-a, pl.r, 1, w[g*pl.og*pl.r:], pl.r, col, b-a, 0, cm, b-a)
 				wc.compact(cm, b-a, pl.og, y[(n*p.O+g*pl.og)*ldy:], ldy, t, a, b, bg)
 			}
 		})
@@ -312,12 +312,12 @@ func (p Conv3d) Forward(ws *Workspace, x, w, bias, y []float32) error {
 	}
 	cc, blocks := pl.blocking(p.N*p.G, ldy, rows)
 	tasks := p.N * p.G * blocks
-	bufs := ws.workerBufs(ws.fanout(tasks), rows*cc)
+	bufs := workerBufs[T](ws, ws.fanout(tasks), rows*cc)
 	ws.run(tasks, func(worker, task int) {
 		n, g, c0 := task/blocks/p.G, task/blocks%p.G, task%blocks*cc
 		c1 := min(c0+cc, ldy)
 		yg := y[(n*p.O+g*pl.og)*ldy:]
-		var beta float32
+		var beta T
 		if bias != nil {
 			for o := 0; o < pl.og; o++ {
 				fill(yg[o*ldy+c0:][:c1-c0], bias[g*pl.og+o])
@@ -325,20 +325,20 @@ func (p Conv3d) Forward(ws *Workspace, x, w, bias, y []float32) error {
 			beta = 1
 		}
 		b, ldb := pl.fwd.matrix(x[(n*p.C+g*pl.cg)*ldx:], bufs[worker], c0, c1)
-		sgemm(false, false, pl.og, c1-c0, pl.r, 1, w[g*pl.og*pl.r:], pl.r, b, ldb, beta, yg[c0:], ldy)
+		gemm(false, false, pl.og, c1-c0, pl.r, 1, w[g*pl.og*pl.r:], pl.r, b, ldb, beta, yg[c0:], ldy)
 	})
 	return nil
 }
 
-// BackwardData computes dx, the gradient of the loss with respect to x, from dy, the gradient
+// Conv3dBackwardData computes dx, the gradient of the loss with respect to x, from dy, the gradient
 // with respect to y. dx is overwritten.
 // Shapes: w [O, C/G, KT, KH, KW], dy [N, O, To, Ho, Wo], dx [N, C, T, H, W].
-func (p Conv3d) BackwardData(ws *Workspace, w, dy, dx []float32) error {
+func Conv3dBackwardData[T Float](p Conv3d, ws *Workspace, w, dy, dx []T) error {
 	const kernel = "conv3d backward data"
 	if err := checkWS(kernel, ws); err != nil {
 		return err
 	}
-	pl, err := p.plan(kernel, ws)
+	pl, err := planConv[T](p, kernel, ws)
 	if err != nil {
 		return err
 	}
@@ -352,14 +352,14 @@ func (p Conv3d) BackwardData(ws *Workspace, w, dy, dx []float32) error {
 		ws.run(p.N*p.G*blocks, func(_, task int) {
 			n, g, c0 := task/blocks/p.G, task/blocks%p.G, task%blocks*cc
 			c1 := min(c0+cc, ldx)
-			sgemm(true, false, pl.cg, c1-c0, pl.og, 1, w[g*pl.og*pl.r:], pl.r, dy[(n*p.O+g*pl.og)*ldy+c0:], ldy, 0, dx[(n*p.C+g*pl.cg)*ldx+c0:], ldx)
+			gemm(true, false, pl.cg, c1-c0, pl.og, 1, w[g*pl.og*pl.r:], pl.r, dy[(n*p.O+g*pl.og)*ldy+c0:], ldy, 0, dx[(n*p.C+g*pl.cg)*ldx+c0:], ldx)
 		})
 	case routeTransposed:
 		wt := pl.transposeWeights(ws, w)
 		wc := &pl.wideT
 		cc, parts := pl.wideBlocking(p.N*p.G*p.T, wc.cols(), wc.rows())
 		tasks := p.N * p.G * p.T * parts
-		bufs := ws.workerBufs(ws.fanout(tasks), wc.padLen()+(wc.rows()+pl.cg)*cc)
+		bufs := workerBufs[T](ws, ws.fanout(tasks), wc.padLen()+(wc.rows()+pl.cg)*cc)
 		ws.run(tasks, func(worker, task int) {
 			ngs, part := task/parts, task%parts
 			n, g, s := ngs/p.T/p.G, ngs/p.T%p.G, ngs%p.T
@@ -374,7 +374,7 @@ func (p Conv3d) BackwardData(ws *Workspace, w, dy, dx []float32) error {
 			for a := pa; a < pb; a += cc {
 				b := min(a+cc, pb)
 				wc.gather(src, col, b-a, s, a, b)
-				sgemm(false, false, pl.cg, b-a, pl.rt, 1, wt[g*pl.cg*pl.rt:], pl.rt, col, b-a, 0, cm, b-a)
+				gemm(false, false, pl.cg, b-a, pl.rt, 1, wt[g*pl.cg*pl.rt:], pl.rt, col, b-a, 0, cm, b-a)
 				wc.compact(cm, b-a, pl.cg, dx[(n*p.C+g*pl.cg)*ldx:], ldx, s, a, b, nil)
 			}
 		})
@@ -387,7 +387,7 @@ func (p Conv3d) BackwardData(ws *Workspace, w, dy, dx []float32) error {
 		}
 		cc := max(1, pl.budget/pl.r)
 		tasks := p.N * p.G * frames
-		bufs := ws.workerBufs(ws.fanout(tasks), pl.r*cc)
+		bufs := workerBufs[T](ws, ws.fanout(tasks), pl.r*cc)
 		ws.run(tasks, func(worker, task int) {
 			n, g, t := task/frames/p.G, task/frames%p.G, task%frames
 			a0, a1 := 0, ldy
@@ -403,7 +403,7 @@ func (p Conv3d) BackwardData(ws *Workspace, w, dy, dx []float32) error {
 // scatterTask computes the contribution of output columns [a0, a1) of group g of batch item n
 // to dx by dcol = W_gᵀ·dy and col2im, in blocks of cc columns. It first zeroes the frames of dx
 // those columns touch, which the caller guarantees no other task touches.
-func (pl *convPlan) scatterTask(w, dy, dx, col []float32, cc, n, g, a0, a1 int) {
+func (pl *convPlan[T]) scatterTask(w, dy, dx, col []T, cc, n, g, a0, a1 int) {
 	ldx, ldy := pl.T*pl.hw, pl.to*pl.howo
 	dxg := dx[(n*pl.C+g*pl.cg)*ldx:]
 	dyg := dy[(n*pl.O+g*pl.og)*ldy:]
@@ -417,7 +417,7 @@ func (pl *convPlan) scatterTask(w, dy, dx, col []float32, cc, n, g, a0, a1 int) 
 	}
 	for a := a0; a < a1; a += cc {
 		b := min(a+cc, a1)
-		sgemm(true, false, pl.r, b-a, pl.og, 1, w[g*pl.og*pl.r:], pl.r, dyg[a:], ldy, 0, col, b-a)
+		gemm(true, false, pl.r, b-a, pl.og, 1, w[g*pl.og*pl.r:], pl.r, dyg[a:], ldy, 0, col, b-a)
 		pl.fwd.scatter(col, dxg, b-a, a, b)
 	}
 }
@@ -425,8 +425,8 @@ func (pl *convPlan) scatterTask(w, dy, dx, col []float32, cc, n, g, a0, a1 int) 
 // transposeWeights returns W̃ in ws's shared scratch: for each group the C/G × O/G·KT·KH·KW
 // matrix W̃_g[c, (o, k, i, j)] = W[g·O/G + o, c, KT−1−k, KH−1−i, KW−1−j], the weights of the
 // transposed convolution.
-func (pl *convPlan) transposeWeights(ws *Workspace, w []float32) []float32 {
-	wt := ws.sharedBuf(len(w))
+func (pl *convPlan[T]) transposeWeights(ws *Workspace, w []T) []T {
+	wt := sharedBuf[T](ws, len(w))
 	kk := pl.KT * pl.KH * pl.KW
 	for g := 0; g < pl.G; g++ {
 		for o := 0; o < pl.og; o++ {
@@ -442,15 +442,15 @@ func (pl *convPlan) transposeWeights(ws *Workspace, w []float32) []float32 {
 	return wt
 }
 
-// BackwardWeights computes dw and dbias, the gradients of the loss with respect to w and bias,
+// Conv3dBackwardWeights computes dw and dbias, the gradients of the loss with respect to w and bias,
 // from x and dy. Both are overwritten; dbias may be nil when the convolution has no bias.
 // Shapes: x [N, C, T, H, W], dy [N, O, To, Ho, Wo], dw [O, C/G, KT, KH, KW], dbias [O].
-func (p Conv3d) BackwardWeights(ws *Workspace, x, dy, dw, dbias []float32) error {
+func Conv3dBackwardWeights[T Float](p Conv3d, ws *Workspace, x, dy, dw, dbias []T) error {
 	const kernel = "conv3d backward weights"
 	if err := checkWS(kernel, ws); err != nil {
 		return err
 	}
-	pl, err := p.plan(kernel, ws)
+	pl, err := planConv[T](p, kernel, ws)
 	if err != nil {
 		return err
 	}
@@ -465,12 +465,12 @@ func (p Conv3d) BackwardWeights(ws *Workspace, x, dy, dw, dbias []float32) error
 	ldx, ldy := p.T*pl.hw, pl.to*pl.howo
 	wl := len(dw)
 	// Each worker accumulates a partial dw at the start of its buffer; they are added at the end.
-	var bufs [][]float32
+	var bufs [][]T
 	if pl.fwdRoute == routeWide {
 		wc := &pl.wide
 		cc, parts := pl.wideBlocking(p.N*p.G*pl.to, wc.cols(), wc.rows())
 		tasks := p.N * p.G * pl.to * parts
-		bufs = ws.workerBufs(ws.fanout(tasks), wl+wc.padLen()+(wc.rows()+pl.og)*cc)
+		bufs = workerBufs[T](ws, ws.fanout(tasks), wl+wc.padLen()+(wc.rows()+pl.og)*cc)
 		for _, b := range bufs {
 			clear(b[:wl])
 		}
@@ -492,7 +492,7 @@ func (p Conv3d) BackwardWeights(ws *Workspace, x, dy, dw, dbias []float32) error
 				b := min(a+cc, pb)
 				wc.gather(src, col, b-a, t, a, b)
 				wc.expand(dy[(n*p.O+g*pl.og)*ldy:], ldy, pl.og, am, b-a, t, a, b)
-				sgemm(false, true, pl.og, pl.r, b-a, 1, am, b-a, col, b-a, 1, dwp[g*pl.og*pl.r:], pl.r)
+				gemm(false, true, pl.og, pl.r, b-a, 1, am, b-a, col, b-a, 1, dwp[g*pl.og*pl.r:], pl.r)
 			}
 		})
 	} else {
@@ -502,7 +502,7 @@ func (p Conv3d) BackwardWeights(ws *Workspace, x, dy, dw, dbias []float32) error
 		}
 		cc, blocks := pl.blocking(p.N*p.G, ldy, rows)
 		tasks := p.N * p.G * blocks
-		bufs = ws.workerBufs(ws.fanout(tasks), wl+rows*cc)
+		bufs = workerBufs[T](ws, ws.fanout(tasks), wl+rows*cc)
 		for _, b := range bufs {
 			clear(b[:wl])
 		}
@@ -511,7 +511,7 @@ func (p Conv3d) BackwardWeights(ws *Workspace, x, dy, dw, dbias []float32) error
 			c1 := min(c0+cc, ldy)
 			buf := bufs[worker]
 			b, ldb := pl.fwd.matrix(x[(n*p.C+g*pl.cg)*ldx:], buf[wl:], c0, c1)
-			sgemm(false, true, pl.og, pl.r, c1-c0, 1, dy[(n*p.O+g*pl.og)*ldy+c0:], ldy, b, ldb, 1, buf[g*pl.og*pl.r:], pl.r)
+			gemm(false, true, pl.og, pl.r, c1-c0, 1, dy[(n*p.O+g*pl.og)*ldy+c0:], ldy, b, ldb, 1, buf[g*pl.og*pl.r:], pl.r)
 		})
 	}
 	ws.run(p.O, func(_, o int) {
@@ -525,16 +525,43 @@ func (p Conv3d) BackwardWeights(ws *Workspace, x, dy, dw, dbias []float32) error
 			for n := 0; n < p.N; n++ {
 				s += sum64(dy[(n*p.O+o)*ldy:][:ldy])
 			}
-			dbias[o] = float32(s)
+			dbias[o] = T(s)
 		}
 	})
 	return nil
 }
 
-// matrix returns the unfolded columns [c0, c1) of the block src as an sgemm operand and its
+// Conv3dBackwardBias computes dbias, the gradient of the loss with respect to the bias: dy
+// summed over batch items and output positions, accumulated in float64 (overwritten). It is
+// the dbias of Conv3dBackwardWeights on its own, for callers that keep the two gradients apart.
+// Shapes: dy [N, O, To, Ho, Wo], dbias [O].
+func Conv3dBackwardBias[T Float](p Conv3d, dy, dbias []T) error {
+	const kernel = "conv3d backward bias"
+	if err := p.validate(kernel); err != nil {
+		return err
+	}
+	_, _, yl := p.Lens()
+	if err := checkLen(kernel, "dy", len(dy), yl); err != nil {
+		return err
+	}
+	if err := checkLen(kernel, "dbias", len(dbias), p.O); err != nil {
+		return err
+	}
+	ldy := yl / (p.N * p.O)
+	for o := range dbias {
+		var s float64
+		for n := 0; n < p.N; n++ {
+			s += sum64(dy[(n*p.O+o)*ldy:][:ldy])
+		}
+		dbias[o] = T(s)
+	}
+	return nil
+}
+
+// matrix returns the unfolded columns [c0, c1) of the block src as a gemm operand and its
 // row stride: src itself when the unfolding is the identity, else the columns gathered into
 // col.
-func (u *unfold) matrix(src, col []float32, c0, c1 int) ([]float32, int) {
+func (u *unfold[T]) matrix(src, col []T, c0, c1 int) ([]T, int) {
 	if u.identity() {
 		return src[c0:], u.ts * u.hs * u.ws
 	}
@@ -543,7 +570,7 @@ func (u *unfold) matrix(src, col []float32, c0, c1 int) ([]float32, int) {
 }
 
 // sum64 returns the sum of x accumulated in float64.
-func sum64(x []float32) float64 {
+func sum64[T Float](x []T) float64 {
 	var s float64
 	for _, v := range x {
 		s += float64(v)

@@ -91,7 +91,7 @@ var convCases = []struct {
 
 func TestConv3dRoutes(t *testing.T) {
 	for _, tc := range convCases {
-		pl, err := tc.p.plan("test", NewWorkspace(1))
+		pl, err := planConv[float32](tc.p, "test", NewWorkspace(1))
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -107,11 +107,16 @@ func TestConv3dRoutes(t *testing.T) {
 var budgets = []int{0, 40}
 
 func TestConv3dForwardMatchesReference(t *testing.T) {
+	t.Run("float32", testConv3dForward[float32])
+	t.Run("float64", testConv3dForward[float64])
+}
+
+func testConv3dForward[T Float](t *testing.T) {
 	for ci, tc := range convCases {
 		p := tc.p
 		xl, wl, _ := p.Lens()
 		rng := newRand(uint64(ci))
-		x, w, bias := randSlice(rng, xl), randSlice(rng, wl), randSlice(rng, p.O)
+		x, w, bias := randSlice[T](rng, xl), randSlice[T](rng, wl), randSlice[T](rng, p.O)
 		for _, withBias := range []bool{false, true} {
 			b := bias
 			if !withBias {
@@ -122,14 +127,11 @@ func TestConv3dForwardMatchesReference(t *testing.T) {
 				for _, budget := range budgets {
 					t.Run(fmt.Sprintf("%s/bias=%v/%s/budget=%d", tc.name, withBias, nw.name, budget), func(t *testing.T) {
 						nw.ws.colBudget = budget
-						y := make([]float32, len(want))
-						for i := range y {
-							y[i] = 1e9 // Forward must overwrite stale output
-						}
-						if err := p.Forward(nw.ws, x, w, b, y); err != nil {
+						y := filled[T](len(want), 1e9) // Forward must overwrite stale output
+						if err := Conv3dForward(p, nw.ws, x, w, b, y); err != nil {
 							t.Fatal(err)
 						}
-						checkClose(t, "y", y, want, tol32)
+						checkClose(t, "y", y, want, tol[T]())
 					})
 				}
 			}
@@ -138,11 +140,16 @@ func TestConv3dForwardMatchesReference(t *testing.T) {
 }
 
 func TestConv3dBackwardMatchesFiniteDifferences(t *testing.T) {
+	t.Run("float32", testConv3dBackward[float32])
+	t.Run("float64", testConv3dBackward[float64])
+}
+
+func testConv3dBackward[T Float](t *testing.T) {
 	for ci, tc := range convCases {
 		p := tc.p
 		xl, wl, yl := p.Lens()
 		rng := newRand(100 + uint64(ci))
-		x, w, bias, dy := randSlice(rng, xl), randSlice(rng, wl), randSlice(rng, p.O), randSlice(rng, yl)
+		x, w, bias, dy := randSlice[T](rng, xl), randSlice[T](rng, wl), randSlice[T](rng, p.O), randSlice[T](rng, yl)
 		x64, w64, b64, dy64 := to64(x), to64(w), to64(bias), to64(dy)
 		// loss = Σ y·dy, so dloss/dy = dy and the gradients below are what backward returns.
 		loss := func() float64 { return dot64(refConv3d(p, x64, w64, b64), dy64) }
@@ -151,19 +158,22 @@ func TestConv3dBackwardMatchesFiniteDifferences(t *testing.T) {
 			for _, budget := range budgets {
 				t.Run(fmt.Sprintf("%s/%s/budget=%d", tc.name, nw.name, budget), func(t *testing.T) {
 					nw.ws.colBudget = budget
-					dx, dw, db := make([]float32, xl), make([]float32, wl), make([]float32, p.O)
-					for i := range dx {
-						dx[i] = 1e9 // backward overwrites
-					}
-					if err := p.BackwardData(nw.ws, w, dy, dx); err != nil {
+					dx, dw, db := filled[T](xl, 1e9), filled[T](wl, 1e9), filled[T](p.O, 1e9) // overwritten
+					if err := Conv3dBackwardData(p, nw.ws, w, dy, dx); err != nil {
 						t.Fatal(err)
 					}
-					if err := p.BackwardWeights(nw.ws, x, dy, dw, db); err != nil {
+					if err := Conv3dBackwardWeights(p, nw.ws, x, dy, dw, db); err != nil {
 						t.Fatal(err)
 					}
-					checkClose(t, "dx", dx, wantDX, tol32)
-					checkClose(t, "dw", dw, wantDW, tol32)
-					checkClose(t, "dbias", db, wantDB, tol32)
+					checkClose(t, "dx", dx, wantDX, tol[T]())
+					checkClose(t, "dw", dw, wantDW, tol[T]())
+					checkClose(t, "dbias", db, wantDB, tol[T]())
+					// The bias gradient on its own gives the same values.
+					db2 := filled[T](p.O, 1e9)
+					if err := Conv3dBackwardBias(p, dy, db2); err != nil {
+						t.Fatal(err)
+					}
+					checkClose(t, "dbias alone", db2, to64(db), 0)
 				})
 			}
 		}
@@ -176,10 +186,10 @@ func TestConv3dCausal(t *testing.T) {
 	p := Conv3d{N: 2, C: 4, O: 4, G: 2, T: 6, H: 4, W: 5, KT: 3, KH: 3, KW: 3, PadH: 1, PadW: 1}
 	xl, wl, yl := p.Lens()
 	rng := newRand(7)
-	x, w := randSlice(rng, xl), randSlice(rng, wl)
+	x, w := randSlice[float32](rng, xl), randSlice[float32](rng, wl)
 	ws := NewWorkspace(2)
 	base := make([]float32, yl)
-	if err := p.Forward(ws, x, w, nil, base); err != nil {
+	if err := Conv3dForward(p, ws, x, w, nil, base); err != nil {
 		t.Fatal(err)
 	}
 	hw := p.H * p.W
@@ -194,7 +204,7 @@ func TestConv3dCausal(t *testing.T) {
 				}
 			}
 			y := make([]float32, yl)
-			if err := p.Forward(ws, x2, w, nil, y); err != nil {
+			if err := Conv3dForward(p, ws, x2, w, nil, y); err != nil {
 				t.Fatal(err)
 			}
 			changed := make([]bool, p.T)
@@ -221,10 +231,10 @@ func TestConv3dStreamingMatchesCausal(t *testing.T) {
 	full := Conv3d{N: 2, C: 2, O: 3, G: 1, T: 5, H: 3, W: 4, KT: 3, KH: 3, KW: 3, PadH: 1, PadW: 1}
 	xl, wl, yl := full.Lens()
 	rng := newRand(8)
-	x, w, b := randSlice(rng, xl), randSlice(rng, wl), randSlice(rng, full.O)
+	x, w, b := randSlice[float32](rng, xl), randSlice[float32](rng, wl), randSlice[float32](rng, full.O)
 	ws := NewWorkspace(2)
 	y := make([]float32, yl)
-	if err := full.Forward(ws, x, w, b, y); err != nil {
+	if err := Conv3dForward(full, ws, x, w, b, y); err != nil {
 		t.Fatal(err)
 	}
 	step := full
@@ -244,7 +254,7 @@ func TestConv3dStreamingMatchesCausal(t *testing.T) {
 				}
 			}
 		}
-		if err := step.Forward(ws, hist, w, b, out); err != nil {
+		if err := Conv3dForward(step, ws, hist, w, b, out); err != nil {
 			t.Fatal(err)
 		}
 		for n := 0; n < full.N; n++ {
@@ -275,12 +285,12 @@ func TestConv3dRejectsBadInput(t *testing.T) {
 		{"groups do not divide", func() error {
 			p := good
 			p.G = 3
-			return p.Forward(ws, mk(xl), mk(wl), nil, mk(yl))
+			return Conv3dForward(p, ws, mk(xl), mk(wl), nil, mk(yl))
 		}},
 		{"zero size", func() error {
 			p := good
 			p.H = 0
-			return p.Forward(ws, mk(xl), mk(wl), nil, mk(yl))
+			return Conv3dForward(p, ws, mk(xl), mk(wl), nil, mk(yl))
 		}},
 		{"valid with too few frames", func() error {
 			p := good
@@ -293,12 +303,13 @@ func TestConv3dRejectsBadInput(t *testing.T) {
 			p.KH = 5
 			return p.Validate()
 		}},
-		{"short x", func() error { return good.Forward(ws, mk(xl-1), mk(wl), nil, mk(yl)) }},
-		{"long y", func() error { return good.Forward(ws, mk(xl), mk(wl), nil, mk(yl+1)) }},
-		{"short bias", func() error { return good.Forward(ws, mk(xl), mk(wl), mk(1), mk(yl)) }},
-		{"short dw", func() error { return good.BackwardWeights(ws, mk(xl), mk(yl), mk(wl-1), nil) }},
-		{"short dx", func() error { return good.BackwardData(ws, mk(wl), mk(yl), mk(xl-1)) }},
-		{"nil workspace", func() error { return good.Forward(nil, mk(xl), mk(wl), nil, mk(yl)) }},
+		{"short x", func() error { return Conv3dForward(good, ws, mk(xl-1), mk(wl), nil, mk(yl)) }},
+		{"long y", func() error { return Conv3dForward(good, ws, mk(xl), mk(wl), nil, mk(yl+1)) }},
+		{"short bias", func() error { return Conv3dForward(good, ws, mk(xl), mk(wl), mk(1), mk(yl)) }},
+		{"short dw", func() error { return Conv3dBackwardWeights(good, ws, mk(xl), mk(yl), mk(wl-1), nil) }},
+		{"short dx", func() error { return Conv3dBackwardData(good, ws, mk(wl), mk(yl), mk(xl-1)) }},
+		{"short dbias alone", func() error { return Conv3dBackwardBias(good, mk(yl), mk(1)) }},
+		{"nil workspace", func() error { return Conv3dForward(good, nil, mk(xl), mk(wl), nil, mk(yl)) }},
 		{"bad pad mode", func() error {
 			p := good
 			p.Pad = 7

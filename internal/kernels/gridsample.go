@@ -73,7 +73,7 @@ func (g GridSample) validate(kernel string) error {
 }
 
 // check validates sizes and the lengths of the slices; img may be nil.
-func (g GridSample) check(kernel string, img, grid, out []float32, outName string) error {
+func checkGridSample[T Float](g GridSample, kernel string, img, grid, out []T, outName string) error {
 	if err := g.validate(kernel); err != nil {
 		return err
 	}
@@ -88,9 +88,9 @@ func (g GridSample) check(kernel string, img, grid, out []float32, outName strin
 	return checkLen(kernel, outName, len(out), g.N*g.C*g.P)
 }
 
-// Forward samples img at grid into out (overwritten).
+// GridSampleForward samples img at grid into out (overwritten).
 // Shapes: img [N, C, H, W], grid [N, P, 2], out [N, C, P].
-func (g GridSample) Forward(ws *Workspace, img, grid, out []float32) error {
+func GridSampleForward[T Float](g GridSample, ws *Workspace, img, grid, out []T) error {
 	const kernel = "grid sample forward"
 	if err := checkWS(kernel, ws); err != nil {
 		return err
@@ -98,19 +98,19 @@ func (g GridSample) Forward(ws *Workspace, img, grid, out []float32) error {
 	if img == nil {
 		return fmt.Errorf("%s: nil image: %w", kernel, ErrShape)
 	}
-	if err := g.check(kernel, img, grid, out, "out"); err != nil {
+	if err := checkGridSample(g, kernel, img, grid, out, "out"); err != nil {
 		return err
 	}
 	chunks := ceilDiv(g.P, gridChunk)
 	tasks := g.N * chunks
 	k := ws.fanout(tasks)
-	idxs, wts := ws.workerInts(k, 4*gridChunk), ws.workerBufs(k, 4*gridChunk)
+	idxs, wts := ws.workerInts(k, 4*gridChunk), workerBufs[T](ws, k, 4*gridChunk)
 	hw := g.H * g.W
 	ws.run(tasks, func(worker, task int) {
 		n, p0 := task/chunks, task%chunks*gridChunk
 		p1 := min(g.P, p0+gridChunk)
 		idx, wt := idxs[worker], wts[worker]
-		g.taps(grid[(n*g.P+p0)*2:(n*g.P+p1)*2], idx, wt, nil)
+		gridTaps(g, grid[(n*g.P+p0)*2:(n*g.P+p1)*2], idx, wt, nil)
 		for c := 0; c < g.C; c++ {
 			plane := img[(n*g.C+c)*hw:][:hw]
 			dst := out[(n*g.C+c)*g.P+p0:][:p1-p0]
@@ -123,16 +123,16 @@ func (g GridSample) Forward(ws *Workspace, img, grid, out []float32) error {
 	return nil
 }
 
-// Backward computes the gradients of the loss with respect to the image (dimg) and the grid
+// GridSampleBackward computes the gradients of the loss with respect to the image (dimg) and the grid
 // (dgrid) from dout, the gradient with respect to the output. Either may be nil when it is not
 // needed; both are overwritten. img is read only for dgrid and may be nil when dgrid is.
 // Shapes: img [N, C, H, W], grid [N, P, 2], dout [N, C, P], dimg [N, C, H, W], dgrid [N, P, 2].
-func (g GridSample) Backward(ws *Workspace, img, grid, dout, dimg, dgrid []float32) error {
+func GridSampleBackward[T Float](g GridSample, ws *Workspace, img, grid, dout, dimg, dgrid []T) error {
 	const kernel = "grid sample backward"
 	if err := checkWS(kernel, ws); err != nil {
 		return err
 	}
-	if err := g.check(kernel, img, grid, dout, "dout"); err != nil {
+	if err := checkGridSample(g, kernel, img, grid, dout, "dout"); err != nil {
 		return err
 	}
 	hw := g.H * g.W
@@ -145,7 +145,7 @@ func (g GridSample) Backward(ws *Workspace, img, grid, dout, dimg, dgrid []float
 		per := ceilDiv(g.C, parts)
 		tasks := g.N * parts
 		k := ws.fanout(tasks)
-		idxs, wts := ws.workerInts(k, 4*g.P), ws.workerBufs(k, 4*g.P)
+		idxs, wts := ws.workerInts(k, 4*g.P), workerBufs[T](ws, k, 4*g.P)
 		ws.run(tasks, func(worker, task int) {
 			n, c0 := task/parts, task%parts*per
 			c1 := min(g.C, c0+per)
@@ -153,7 +153,7 @@ func (g GridSample) Backward(ws *Workspace, img, grid, dout, dimg, dgrid []float
 				return
 			}
 			idx, wt := idxs[worker], wts[worker]
-			g.taps(grid[n*g.P*2:(n+1)*g.P*2], idx, wt, nil)
+			gridTaps(g, grid[n*g.P*2:(n+1)*g.P*2], idx, wt, nil)
 			for c := c0; c < c1; c++ {
 				plane := dimg[(n*g.C+c)*hw:][:hw]
 				clear(plane)
@@ -181,14 +181,14 @@ func (g GridSample) Backward(ws *Workspace, img, grid, dout, dimg, dgrid []float
 	tasks := g.N * chunks
 	k := ws.fanout(tasks)
 	// Per point: 4 tap indices; 4 validity masks, (fx, fy, sx, sy) and 2 accumulators.
-	idxs, bufs := ws.workerInts(k, 4*gridChunk), ws.workerBufs(k, 10*gridChunk)
+	idxs, bufs := ws.workerInts(k, 4*gridChunk), workerBufs[T](ws, k, 10*gridChunk)
 	ws.run(tasks, func(worker, task int) {
 		n, p0 := task/chunks, task%chunks*gridChunk
 		p1 := min(g.P, p0+gridChunk)
 		m := p1 - p0
 		idx, buf := idxs[worker], bufs[worker]
 		mask, grad, acc := buf[:4*m], buf[4*m:][:4*m], buf[8*m:][:2*m]
-		g.taps(grid[(n*g.P+p0)*2:(n*g.P+p1)*2], idx, mask, grad)
+		gridTaps(g, grid[(n*g.P+p0)*2:(n*g.P+p1)*2], idx, mask, grad)
 		clear(acc)
 		for c := 0; c < g.C; c++ {
 			plane := img[(n*g.C+c)*hw:][:hw]
@@ -221,10 +221,10 @@ func (g GridSample) Backward(ws *Workspace, img, grid, dout, dimg, dgrid []float
 // With grad == nil, wt receives the bilinear weights. Otherwise wt receives the taps' 0/1
 // validity masks and grad, per point, (fx, fy, sx, sy): the fractional parts ix − x0 and
 // iy − y0, and d ix/d x = W/2 and d iy/d y = H/2, or 0 where the border clamp was active.
-func (g GridSample) taps(grid []float32, idx []int32, wt, grad []float32) {
+func gridTaps[T Float](g GridSample, grid []T, idx []int32, wt, grad []T) {
 	for i := 0; i < len(grid)/2; i++ {
-		ix, sx := g.coord(grid[2*i], g.W)
-		iy, sy := g.coord(grid[2*i+1], g.H)
+		ix, sx := gridCoord(g, grid[2*i], g.W)
+		iy, sy := gridCoord(g, grid[2*i+1], g.H)
 		fx0, fy0 := math.Floor(ix), math.Floor(iy)
 		fx, fy := ix-fx0, iy-fy0
 		// Clamp before converting, so that huge coordinates cannot wrap into range; every tap
@@ -243,7 +243,7 @@ func (g GridSample) taps(grid []float32, idx []int32, wt, grad []float32) {
 			}
 			idx[q+k] = int32(y*g.W + x)
 			if grad == nil {
-				wt[q+k] = float32(w)
+				wt[q+k] = T(w)
 			} else {
 				wt[q+k] = 1
 			}
@@ -253,7 +253,7 @@ func (g GridSample) taps(grid []float32, idx []int32, wt, grad []float32) {
 		corner(2, y0+1, x0, (1-fx)*fy)
 		corner(3, y0+1, x0+1, fx*fy)
 		if grad != nil {
-			grad[q], grad[q+1], grad[q+2], grad[q+3] = float32(fx), float32(fy), float32(sx), float32(sy)
+			grad[q], grad[q+1], grad[q+2], grad[q+3] = T(fx), T(fy), T(sx), T(sy)
 		}
 	}
 }
@@ -261,7 +261,7 @@ func (g GridSample) taps(grid []float32, idx []int32, wt, grad []float32) {
 // coord maps a grid value to a pixel coordinate along an axis of size n (align_corners =
 // false), clamping it with GridBorder, and returns d coordinate/d value: n/2, or 0 where the
 // clamp was active (PyTorch treats the border itself as clamped).
-func (g GridSample) coord(v float32, n int) (c, d float64) {
+func gridCoord[T Float](g GridSample, v T, n int) (c, d float64) {
 	c = ((float64(v)+1)*float64(n) - 1) / 2
 	d = float64(n) / 2
 	if g.Pad == GridBorder {

@@ -54,62 +54,69 @@ var gridCases = []struct {
 // the image, the first few replaced by fixed points on the image corners (±1, half a pixel
 // outside the outer pixel centres) and far outside. No fixed point lies on an integer pixel
 // coordinate, where bilinear sampling has a kink and finite differences average two slopes.
-func gridPoints(seed uint64, count int) []float32 {
+func gridPoints[T Float](seed uint64, count int) []T {
 	rng := newRand(seed)
-	grid := make([]float32, 2*count)
+	grid := make([]T, 2*count)
 	for i := range grid {
-		grid[i] = float32(3.2*rng.Float64() - 1.6)
+		grid[i] = T(3.2*rng.Float64() - 1.6)
 	}
-	fixed := []float32{-1, -1, 1, 1, -1, 1, 0.013, -0.021, 5, -7, 1.25, 0.1}
+	fixed := []T{-1, -1, 1, 1, -1, 1, 0.013, -0.021, 5, -7, 1.25, 0.1}
 	copy(grid, fixed[:min(len(fixed), len(grid))])
 	return grid
 }
 
 func TestGridSampleForwardMatchesReference(t *testing.T) {
+	t.Run("float32", testGridSampleForward[float32])
+	t.Run("float64", testGridSampleForward[float64])
+}
+
+func testGridSampleForward[T Float](t *testing.T) {
 	for ci, tc := range gridCases {
 		g := tc.g
-		img := randSlice(newRand(uint64(ci)), g.N*g.C*g.H*g.W)
-		grid := gridPoints(uint64(ci), g.N*g.P)
+		img := randSlice[T](newRand(uint64(ci)), g.N*g.C*g.H*g.W)
+		grid := gridPoints[T](uint64(ci), g.N*g.P)
 		want := refGridSample(g, to64(img), to64(grid))
 		for _, nw := range workspaces() {
 			t.Run(tc.name+"/"+nw.name, func(t *testing.T) {
-				out := make([]float32, len(want))
-				if err := g.Forward(nw.ws, img, grid, out); err != nil {
+				out := make([]T, len(want))
+				if err := GridSampleForward(g, nw.ws, img, grid, out); err != nil {
 					t.Fatal(err)
 				}
 				// Four products per output and float32 weights: rounding ≈ 1e-7.
-				checkClose(t, "out", out, want, tol32)
+				checkClose(t, "out", out, want, tol[T]())
 			})
 		}
 	}
 }
 
 func TestGridSampleBackwardMatchesFiniteDifferences(t *testing.T) {
+	t.Run("float32", testGridSampleBackward[float32])
+	t.Run("float64", testGridSampleBackward[float64])
+}
+
+func testGridSampleBackward[T Float](t *testing.T) {
 	for ci, tc := range gridCases {
 		g := tc.g
 		if g.P > 100 {
 			continue // the many-chunks case is covered by the forward test and by w3 below
 		}
-		img := randSlice(newRand(10+uint64(ci)), g.N*g.C*g.H*g.W)
-		grid := gridPoints(10+uint64(ci), g.N*g.P)
-		dout := randSlice(newRand(20+uint64(ci)), g.N*g.C*g.P)
+		img := randSlice[T](newRand(10+uint64(ci)), g.N*g.C*g.H*g.W)
+		grid := gridPoints[T](10+uint64(ci), g.N*g.P)
+		dout := randSlice[T](newRand(20+uint64(ci)), g.N*g.C*g.P)
 		img64, grid64, dout64 := to64(img), to64(grid), to64(dout)
 		loss := func() float64 { return dot64(refGridSample(g, img64, grid64), dout64) }
 		wantDImg, wantDGrid := numGrad(img64, loss), numGrad(grid64, loss)
 		for _, nw := range workspaces() {
 			t.Run(tc.name+"/"+nw.name, func(t *testing.T) {
-				dimg, dgrid := make([]float32, len(img)), make([]float32, len(grid))
-				for i := range dimg {
-					dimg[i] = 1e9 // overwritten
-				}
-				if err := g.Backward(nw.ws, img, grid, dout, dimg, dgrid); err != nil {
+				dimg, dgrid := filled[T](len(img), 1e9), make([]T, len(grid)) // overwritten
+				if err := GridSampleBackward(g, nw.ws, img, grid, dout, dimg, dgrid); err != nil {
 					t.Fatal(err)
 				}
-				checkClose(t, "dimg", dimg, wantDImg, tol32)
-				checkClose(t, "dgrid", dgrid, wantDGrid, tol32)
+				checkClose(t, "dimg", dimg, wantDImg, tol[T]())
+				checkClose(t, "dgrid", dgrid, wantDGrid, tol[T]())
 				// Each gradient alone gives the same values.
-				only := make([]float32, len(grid))
-				if err := g.Backward(nw.ws, img, grid, dout, nil, only); err != nil {
+				only := make([]T, len(grid))
+				if err := GridSampleBackward(g, nw.ws, img, grid, dout, nil, only); err != nil {
 					t.Fatal(err)
 				}
 				checkClose(t, "dgrid alone", only, to64(dgrid), 0)
@@ -122,11 +129,11 @@ func TestGridSampleBackwardMatchesFiniteDifferences(t *testing.T) {
 // coordinate clamped by border padding, or lying exactly on the border, passes no gradient.
 func TestGridSampleBorderGradientIsZeroWhenClamped(t *testing.T) {
 	g := GridSample{N: 1, C: 1, H: 4, W: 4, P: 4, Pad: GridBorder}
-	img := randSlice(newRand(3), 16)
+	img := randSlice[float32](newRand(3), 16)
 	// x outside left, x outside right, x exactly on the centre of pixel 0 (ix = 0), y outside.
 	grid := []float32{-1.5, 0.1, 1.5, 0.2, -0.75, 0.3, 0.1, 2}
 	dgrid := make([]float32, 8)
-	if err := g.Backward(NewWorkspace(1), img, grid, []float32{1, 1, 1, 1}, nil, dgrid); err != nil {
+	if err := GridSampleBackward(g, NewWorkspace(1), img, grid, []float32{1, 1, 1, 1}, nil, dgrid); err != nil {
 		t.Fatal(err)
 	}
 	for i, want := range []bool{true, false, true, false, true, false, false, true} {
@@ -147,14 +154,14 @@ func TestGridSampleNonFinitePoints(t *testing.T) {
 	for _, pad := range []GridPad{GridZeros, GridBorder} {
 		t.Run(pad.String(), func(t *testing.T) {
 			g := GridSample{N: 1, C: 2, H: 3, W: 3, P: 3, Pad: pad}
-			img := randSlice(newRand(4), 18)
+			img := randSlice[float32](newRand(4), 18)
 			grid := []float32{nan, 0.1, -0.2, inf, 1e30, -1e30}
 			out, dgrid, dimg := make([]float32, 6), make([]float32, 6), make([]float32, 18)
 			ws := NewWorkspace(1)
-			if err := g.Forward(ws, img, grid, out); err != nil {
+			if err := GridSampleForward(g, ws, img, grid, out); err != nil {
 				t.Fatal(err)
 			}
-			if err := g.Backward(ws, img, grid, []float32{1, 1, 1, 1, 1, 1}, dimg, dgrid); err != nil {
+			if err := GridSampleBackward(g, ws, img, grid, []float32{1, 1, 1, 1, 1, 1}, dimg, dgrid); err != nil {
 				t.Fatal(err)
 			}
 			for _, v := range append(append(dimg, out...), dgrid...) {
@@ -195,15 +202,15 @@ func TestGridSampleRejectsBadInput(t *testing.T) {
 	ws := NewWorkspace(1)
 	mk := func(n int) []float32 { return make([]float32, n) }
 	cases := map[string]func() error{
-		"short grid":   func() error { return g.Forward(ws, mk(18), mk(7), mk(8)) },
-		"short out":    func() error { return g.Forward(ws, mk(18), mk(8), mk(7)) },
-		"nil image":    func() error { return g.Forward(ws, nil, mk(8), mk(8)) },
-		"short dimg":   func() error { return g.Backward(ws, mk(18), mk(8), mk(8), mk(17), nil) },
-		"dgrid no img": func() error { return g.Backward(ws, nil, mk(8), mk(8), nil, mk(8)) },
+		"short grid":   func() error { return GridSampleForward(g, ws, mk(18), mk(7), mk(8)) },
+		"short out":    func() error { return GridSampleForward(g, ws, mk(18), mk(8), mk(7)) },
+		"nil image":    func() error { return GridSampleForward(g, ws, nil, mk(8), mk(8)) },
+		"short dimg":   func() error { return GridSampleBackward(g, ws, mk(18), mk(8), mk(8), mk(17), nil) },
+		"dgrid no img": func() error { return GridSampleBackward(g, ws, nil, mk(8), mk(8), nil, mk(8)) },
 		"bad mode": func() error {
 			h := g
 			h.Pad = 9
-			return h.Forward(ws, mk(18), mk(8), mk(8))
+			return GridSampleForward(h, ws, mk(18), mk(8), mk(8))
 		},
 	}
 	for name, run := range cases {

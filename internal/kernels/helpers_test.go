@@ -6,8 +6,9 @@ import (
 	"testing"
 )
 
-// Shared test helpers: random inputs, float32 ↔ float64 copies, error measures, and central
-// finite differences of float64 reference functions.
+// Shared test helpers: random inputs, copies to float64, error measures, and central finite
+// differences of float64 reference functions. Every kernel test runs once per element type,
+// as testX[float32] and testX[float64], with the tolerance tol[T].
 
 // tol32 is the normalised error allowed between a float32 kernel and a float64 reference:
 // float32 carries 24 bits (eps 6e-8) and the kernels sum at most a few thousand products, whose
@@ -15,20 +16,38 @@ import (
 // still catching any real indexing error (those give errors of order 1).
 const tol32 = 1e-5
 
+// tol64 is the same for a float64 kernel. Against a float64 reference only rounding (≈ 1e-15)
+// separates the two; against central differences (fdStep) the difference's own truncation
+// (h²·f”'/6 ≈ 2e-11) and rounding (eps·|loss|/h ≈ 1e-10 for losses up to 10) dominate. 1e-8
+// stays two orders above both and far below the float32 tolerance, so a float64 kernel that
+// fell back to float32 arithmetic (errors ≈ 1e-7) would fail. That the float64 transcendentals
+// are the exact ones is checked separately (TestFastMath/float64-exact): their float32-level
+// errors would pass 1e-8 here, but they are not smooth enough for finite differences.
+const tol64 = 1e-8
+
+// tol returns the tolerance for element type T.
+func tol[T Float]() float64 {
+	if isDouble[T]() {
+		return tol64
+	}
+	return tol32
+}
+
 // newRand returns a deterministic generator for a test case.
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5eed)) }
 
-// randSlice returns n values uniform in [-1, 1).
-func randSlice(rng *rand.Rand, n int) []float32 {
-	x := make([]float32, n)
+// randSlice returns n values uniform in [-1, 1). The float32 and float64 draws of one seed are
+// the same numbers up to rounding.
+func randSlice[T Float](rng *rand.Rand, n int) []T {
+	x := make([]T, n)
 	for i := range x {
-		x[i] = float32(2*rng.Float64() - 1)
+		x[i] = T(2*rng.Float64() - 1)
 	}
 	return x
 }
 
 // to64 returns a float64 copy of x (exact).
-func to64(x []float32) []float64 {
+func to64[T Float](x []T) []float64 {
 	if x == nil {
 		return nil
 	}
@@ -41,7 +60,7 @@ func to64(x []float32) []float64 {
 
 // relErr returns max|got − want| / max(max|want|, floor): the largest error as a fraction of
 // the largest reference value, so that near-zero elements are judged on the tensor's scale.
-func relErr(got []float32, want []float64) float64 {
+func relErr[T Float](got []T, want []float64) float64 {
 	var num, den float64
 	for i, w := range want {
 		num = math.Max(num, math.Abs(float64(got[i])-w))
@@ -51,7 +70,7 @@ func relErr(got []float32, want []float64) float64 {
 }
 
 // checkClose fails the test when got and want differ by more than tol (relErr) or in length.
-func checkClose(t *testing.T, name string, got []float32, want []float64, tol float64) {
+func checkClose[T Float](t *testing.T, name string, got []T, want []float64, tol float64) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: length %d, want %d", name, len(got), len(want))
@@ -68,7 +87,7 @@ func checkClose(t *testing.T, name string, got []float32, want []float64, tol fl
 }
 
 // argMaxErr returns the index of the largest absolute difference.
-func argMaxErr(got []float32, want []float64) int {
+func argMaxErr[T Float](got []T, want []float64) int {
 	best, bi := -1.0, 0
 	for i, w := range want {
 		if d := math.Abs(float64(got[i]) - w); d > best {
@@ -88,8 +107,8 @@ func dot64(a, b []float64) float64 {
 }
 
 // fdStep is the central-difference step: for float64 functions of inputs of order 1 the
-// truncation error h²·f”' ≈ 1e-12 and the rounding error eps/h ≈ 2e-11, both far below the
-// 1e-5 tolerance of the comparisons.
+// truncation error h²·f”' ≈ 1e-10 and the rounding error eps/h ≈ 2e-11, both far below the
+// tolerances of the comparisons.
 const fdStep = 1e-5
 
 // numGrad returns the central finite-difference gradient of loss with respect to every element
@@ -118,4 +137,21 @@ func workspaces() []namedWS {
 type namedWS struct {
 	name string
 	ws   *Workspace
+}
+
+// scaled multiplies every element of x by s in place and returns x.
+func scaled[T Float](x []T, s T) []T {
+	for i := range x {
+		x[i] *= s
+	}
+	return x
+}
+
+// filled returns n copies of v.
+func filled[T Float](n int, v T) []T {
+	x := make([]T, n)
+	for i := range x {
+		x[i] = v
+	}
+	return x
 }

@@ -10,7 +10,7 @@ package kernels
 //
 // and zero when the frame lies outside [0, ts) (causal or trailing zero frames); outside the
 // image it is zero, or the clamped edge pixel when replicate is set.
-type unfold struct {
+type unfold[T Float] struct {
 	cs, ts, hs, ws int // source block: channels, frames, height, width
 	kt, kh, kw     int // kernel extent
 	sh, sw         int // spatial strides
@@ -21,28 +21,28 @@ type unfold struct {
 }
 
 // identity reports whether the unfolded matrix is the source block itself (a 1×1×1 kernel,
-// stride 1, no padding, same grid), so that sgemm can read the source in place with row stride
+// stride 1, no padding, same grid), so that gemm can read the source in place with row stride
 // ts·hs·ws.
-func (u *unfold) identity() bool {
+func (u *unfold[T]) identity() bool {
 	return u.kt == 1 && u.kh == 1 && u.kw == 1 && u.sh == 1 && u.sw == 1 && u.ph == 0 && u.pw == 0 &&
 		u.off == 0 && u.to == u.ts && u.ho == u.hs && u.wo == u.ws
 }
 
 // gather writes columns [c0, c1) of the unfolded matrix of the block src into dst, with row
 // stride ld: dst column j holds column c0 + j.
-func (u *unfold) gather(src, dst []float32, ld, c0, c1 int) {
+func (u *unfold[T]) gather(src, dst []T, ld, c0, c1 int) {
 	u.walk(src, dst, ld, c0, c1, false)
 }
 
 // scatter adds columns [c0, c1) of col (row stride ld, column j holding column c0 + j) into
 // the block dst: the adjoint of gather. Two scatters whose columns read the same source pixels
 // must not run concurrently.
-func (u *unfold) scatter(col, dst []float32, ld, c0, c1 int) {
+func (u *unfold[T]) scatter(col, dst []T, ld, c0, c1 int) {
 	u.walk(dst, col, ld, c0, c1, true)
 }
 
 // walk runs gather (add false) or scatter (add true) over columns [c0, c1).
-func (u *unfold) walk(img, col []float32, ld, c0, c1 int, add bool) {
+func (u *unfold[T]) walk(img, col []T, ld, c0, c1 int, add bool) {
 	howo, hw := u.ho*u.wo, u.hs*u.ws
 	r := 0
 	for c := 0; c < u.cs; c++ {
@@ -78,7 +78,7 @@ func (u *unfold) walk(img, col []float32, ld, c0, c1 int, add bool) {
 
 // validOW returns the grid columns [lo, hi) whose source column ow·sw − pw + j lies inside
 // the image, for kernel column j.
-func (u *unfold) validOW(j int) (lo, hi int) {
+func (u *unfold[T]) validOW(j int) (lo, hi int) {
 	d := u.pw - j
 	lo = min(u.wo, max(0, ceilDivSigned(d, u.sw)))
 	hi = min(u.wo, max(lo, floorDiv(u.ws-1+d, u.sw)+1))
@@ -87,7 +87,7 @@ func (u *unfold) validOW(j int) (lo, hi int) {
 
 // gatherRows fills dst with kernel tap (i, j) of one source plane for grid pixels [p0, p1),
 // which may span several grid rows.
-func (u *unfold) gatherRows(dst, plane []float32, p0, p1, i, j int) {
+func (u *unfold[T]) gatherRows(dst, plane []T, p0, p1, i, j int) {
 	lo, hi := u.validOW(j)
 	shift := j - u.pw
 	for p := p0; p < p1; {
@@ -129,7 +129,7 @@ func (u *unfold) gatherRows(dst, plane []float32, p0, p1, i, j int) {
 
 // scatterRows adds src, kernel tap (i, j) for grid pixels [p0, p1), into one source plane: the
 // adjoint of gatherRows (with replicate padding the clamped reads add into the edge pixels).
-func (u *unfold) scatterRows(src, plane []float32, p0, p1, i, j int) {
+func (u *unfold[T]) scatterRows(src, plane []T, p0, p1, i, j int) {
 	lo, hi := u.validOW(j)
 	shift := j - u.pw
 	for p := p0; p < p1; {
@@ -148,8 +148,8 @@ func (u *unfold) scatterRows(src, plane []float32, p0, p1, i, j int) {
 		a := min(max(owA, lo), owB)
 		b := max(min(owB, hi), a)
 		if u.replicate {
-			dst[0] += sum32(seg[:a-owA])
-			dst[u.ws-1] += sum32(seg[b-owA:])
+			dst[0] += sumOf(seg[:a-owA])
+			dst[u.ws-1] += sumOf(seg[b-owA:])
 		}
 		mid := seg[a-owA : b-owA]
 		switch {
@@ -166,7 +166,7 @@ func (u *unfold) scatterRows(src, plane []float32, p0, p1, i, j int) {
 
 // addTo adds src into dst element-wise; len(dst) == len(src). Unrolled by 4 because Go does
 // not vectorise this loop.
-func addTo(dst, src []float32) {
+func addTo[T Float](dst, src []T) {
 	src = src[:len(dst)]
 	i := 0
 	for ; i+4 <= len(dst); i += 4 {
@@ -182,15 +182,15 @@ func addTo(dst, src []float32) {
 }
 
 // fill sets every element of x to v.
-func fill(x []float32, v float32) {
+func fill[T Float](x []T, v T) {
 	for i := range x {
 		x[i] = v
 	}
 }
 
-// sum32 returns the float32 sum of x.
-func sum32(x []float32) float32 {
-	var s float32
+// sumOf returns the sum of x, accumulated in T.
+func sumOf[T Float](x []T) T {
+	var s T
 	for _, v := range x {
 		s += v
 	}

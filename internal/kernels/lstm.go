@@ -21,7 +21,7 @@ import "fmt"
 // q's weight, and the bias likewise.
 //
 // The activations are computed in float64 with the fast functions of mathf.go (errors at
-// float32 rounding level) and rounded once.
+// float32 rounding level; the math package's for float64 gates) and rounded once.
 type LSTMCell struct {
 	N, G, Hd, P int
 }
@@ -44,12 +44,12 @@ func (l LSTMCell) validate(kernel string) error {
 	return nil
 }
 
-// Forward computes c and h (both overwritten) from gates and cPrev. cPrev may be nil for a
+// LSTMCellForward computes c and h (both overwritten) from gates and cPrev. cPrev may be nil for a
 // zero initial state (MODEL.md 4.4 step 8).
 // Shapes: gates [N, G, 4, Hd/G, P], cPrev, c, h [N, Hd, P].
-func (l LSTMCell) Forward(ws *Workspace, gates, cPrev, c, h []float32) error {
+func LSTMCellForward[T Float](l LSTMCell, ws *Workspace, gates, cPrev, c, h []T) error {
 	const kernel = "lstm cell forward"
-	if err := l.check(kernel, ws, gates, []named{{"c", c}, {"h", h}}, []named{{"cPrev", cPrev}}); err != nil {
+	if err := checkLSTM(l, kernel, ws, gates, []named[T]{{"c", c}, {"h", h}}, []named[T]{{"cPrev", cPrev}}); err != nil {
 		return err
 	}
 	l.forBlocks(ws, func(b, blk int) {
@@ -63,34 +63,34 @@ func (l LSTMCell) Forward(ws *Workspace, gates, cPrev, c, h []float32) error {
 			for e, v := range gb[2*blk+e0:][:m] {
 				t[e] = float64(v)
 			}
-			tanhs(t[:m], t[:m]) // g
+			tanhsOf[T](t[:m], t[:m]) // g
 			for e := 0; e < m; e++ {
 				var cp float64
 				if cPrev != nil {
 					cp = float64(cPrev[base+e0+e])
 				}
 				cn := sf[e]*cp + si[e]*t[e]
-				c[base+e0+e] = float32(cn)
+				c[base+e0+e] = T(cn)
 				t[e] = cn
 			}
-			tanhs(t[:m], t[:m]) // tanh(c)
+			tanhsOf[T](t[:m], t[:m]) // tanh(c)
 			for e := 0; e < m; e++ {
-				h[base+e0+e] = float32(so[e] * t[e])
+				h[base+e0+e] = T(so[e] * t[e])
 			}
 		}
 	})
 	return nil
 }
 
-// Backward computes dGates and dcPrev (both overwritten) from the gradients dh and dc of the
+// LSTMCellBackward computes dGates and dcPrev (both overwritten) from the gradients dh and dc of the
 // loss with respect to h and c (dc is the gradient arriving through the next step's c_prev;
 // either may be nil for zero). It recomputes the activations from gates and cPrev, so the
 // forward pass need keep nothing else. dcPrev may be nil when not needed; cPrev may be nil for
 // a zero initial state.
 // Shapes: gates, dGates [N, G, 4, Hd/G, P]; cPrev, dh, dc, dcPrev [N, Hd, P].
-func (l LSTMCell) Backward(ws *Workspace, gates, cPrev, dh, dc, dGates, dcPrev []float32) error {
+func LSTMCellBackward[T Float](l LSTMCell, ws *Workspace, gates, cPrev, dh, dc, dGates, dcPrev []T) error {
 	const kernel = "lstm cell backward"
-	if err := l.check(kernel, ws, gates, nil, []named{{"cPrev", cPrev}, {"dh", dh}, {"dc", dc}, {"dcPrev", dcPrev}}); err != nil {
+	if err := checkLSTM(l, kernel, ws, gates, nil, []named[T]{{"cPrev", cPrev}, {"dh", dh}, {"dc", dc}, {"dcPrev", dcPrev}}); err != nil {
 		return err
 	}
 	if err := checkLen(kernel, "dGates", len(dGates), len(gates)); err != nil {
@@ -107,7 +107,7 @@ func (l LSTMCell) Backward(ws *Workspace, gates, cPrev, dh, dc, dGates, dcPrev [
 			for e, v := range gb[2*blk+e0:][:m] {
 				g[e] = float64(v)
 			}
-			tanhs(g[:m], g[:m])
+			tanhsOf[T](g[:m], g[:m])
 			for e := 0; e < m; e++ {
 				var cp float64
 				if cPrev != nil {
@@ -115,7 +115,7 @@ func (l LSTMCell) Backward(ws *Workspace, gates, cPrev, dh, dc, dGates, dcPrev [
 				}
 				tc[e] = sf[e]*cp + si[e]*g[e]
 			}
-			tanhs(tc[:m], tc[:m])
+			tanhsOf[T](tc[:m], tc[:m])
 			for e := 0; e < m; e++ {
 				k := base + e0 + e
 				var cp, dhe, dce float64
@@ -130,12 +130,12 @@ func (l LSTMCell) Backward(ws *Workspace, gates, cPrev, dh, dc, dGates, dcPrev [
 				}
 				i, f, o, ge, t := si[e], sf[e], so[e], g[e], tc[e]
 				dct := dce + dhe*o*(1-t*t) // total gradient reaching c
-				dg[e0+e] = float32(dct * ge * i * (1 - i))
-				dg[blk+e0+e] = float32(dct * cp * f * (1 - f))
-				dg[2*blk+e0+e] = float32(dct * i * (1 - ge*ge))
-				dg[3*blk+e0+e] = float32(dhe * t * o * (1 - o))
+				dg[e0+e] = T(dct * ge * i * (1 - i))
+				dg[blk+e0+e] = T(dct * cp * f * (1 - f))
+				dg[2*blk+e0+e] = T(dct * i * (1 - ge*ge))
+				dg[3*blk+e0+e] = T(dhe * t * o * (1 - o))
 				if dcPrev != nil {
-					dcPrev[k] = float32(dct * f)
+					dcPrev[k] = T(dct * f)
 				}
 			}
 		}
@@ -159,14 +159,14 @@ func (l LSTMCell) forBlocks(ws *Workspace, fn func(b, blk int)) {
 }
 
 // named is a slice with its name, for error messages.
-type named struct {
+type named[T Float] struct {
 	name string
-	s    []float32
+	s    []T
 }
 
 // check validates ws, the sizes, gates, the required state slices and every optional one that
 // is not nil.
-func (l LSTMCell) check(kernel string, ws *Workspace, gates []float32, required, optional []named) error {
+func checkLSTM[T Float](l LSTMCell, kernel string, ws *Workspace, gates []T, required, optional []named[T]) error {
 	if err := checkWS(kernel, ws); err != nil {
 		return err
 	}

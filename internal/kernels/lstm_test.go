@@ -45,32 +45,42 @@ var lstmCases = []struct {
 }
 
 func TestLSTMCellForwardMatchesReference(t *testing.T) {
+	t.Run("float32", testLSTMCellForward[float32])
+	t.Run("float64", testLSTMCellForward[float64])
+}
+
+func testLSTMCellForward[T Float](t *testing.T) {
 	for ci, tc := range lstmCases {
 		l := tc.l
 		n := l.N * l.Hd * l.P
 		rng := newRand(uint64(ci))
 		// Pre-activations of spread ±3 reach the saturated parts of sigmoid and tanh.
-		gates := scaled(randSlice(rng, 4*n), 3)
-		cPrev := scaled(randSlice(rng, n), 2)
+		gates := scaled(randSlice[T](rng, 4*n), 3)
+		cPrev := scaled(randSlice[T](rng, n), 2)
 		if tc.noCPrev {
 			cPrev = nil
 		}
 		wantC, wantH := refLSTM(l, to64(gates), to64(cPrev))
 		for _, nw := range workspaces() {
 			t.Run(tc.name+"/"+nw.name, func(t *testing.T) {
-				c, h := make([]float32, n), make([]float32, n)
-				if err := l.Forward(nw.ws, gates, cPrev, c, h); err != nil {
+				c, h := make([]T, n), make([]T, n)
+				if err := LSTMCellForward(l, nw.ws, gates, cPrev, c, h); err != nil {
 					t.Fatal(err)
 				}
 				// Computed in float64 and rounded once: only float32 rounding remains.
-				checkClose(t, "c", c, wantC, tol32)
-				checkClose(t, "h", h, wantH, tol32)
+				checkClose(t, "c", c, wantC, tol[T]())
+				checkClose(t, "h", h, wantH, tol[T]())
 			})
 		}
 	}
 }
 
 func TestLSTMCellBackwardMatchesFiniteDifferences(t *testing.T) {
+	t.Run("float32", testLSTMCellBackward[float32])
+	t.Run("float64", testLSTMCellBackward[float64])
+}
+
+func testLSTMCellBackward[T Float](t *testing.T) {
 	for ci, tc := range lstmCases {
 		l := tc.l
 		if l.N*l.Hd*l.P > 1000 {
@@ -78,8 +88,8 @@ func TestLSTMCellBackwardMatchesFiniteDifferences(t *testing.T) {
 		}
 		n := l.N * l.Hd * l.P
 		rng := newRand(10 + uint64(ci))
-		gates, cPrev := scaled(randSlice(rng, 4*n), 3), scaled(randSlice(rng, n), 2)
-		dh, dc := randSlice(rng, n), randSlice(rng, n)
+		gates, cPrev := scaled(randSlice[T](rng, 4*n), 3), scaled(randSlice[T](rng, n), 2)
+		dh, dc := randSlice[T](rng, n), randSlice[T](rng, n)
 		if tc.noCPrev {
 			cPrev = nil
 		}
@@ -107,13 +117,13 @@ func TestLSTMCellBackwardMatchesFiniteDifferences(t *testing.T) {
 			wantDC = numGrad(c64, loss)
 		}
 		t.Run(tc.name, func(t *testing.T) {
-			dGates, dcPrev := make([]float32, 4*n), make([]float32, n)
-			if err := l.Backward(NewWorkspace(2), gates, cPrev, dh, dc, dGates, dcPrev); err != nil {
+			dGates, dcPrev := make([]T, 4*n), make([]T, n)
+			if err := LSTMCellBackward(l, NewWorkspace(2), gates, cPrev, dh, dc, dGates, dcPrev); err != nil {
 				t.Fatal(err)
 			}
-			checkClose(t, "dGates", dGates, wantDG, tol32)
+			checkClose(t, "dGates", dGates, wantDG, tol[T]())
 			if wantDC != nil {
-				checkClose(t, "dcPrev", dcPrev, wantDC, tol32)
+				checkClose(t, "dcPrev", dcPrev, wantDC, tol[T]())
 			}
 		})
 	}
@@ -124,22 +134,14 @@ func TestLSTMCellRejectsBadInput(t *testing.T) {
 	ws := NewWorkspace(1)
 	mk := func(n int) []float32 { return make([]float32, n) }
 	for name, err := range map[string]error{
-		"groups do not divide": LSTMCell{N: 1, G: 3, Hd: 4, P: 1}.Forward(ws, mk(16), nil, mk(4), mk(4)),
-		"short gates":          l.Forward(ws, mk(15), nil, mk(4), mk(4)),
-		"nil h":                l.Forward(ws, mk(16), nil, mk(4), nil),
-		"short cPrev":          l.Forward(ws, mk(16), mk(3), mk(4), mk(4)),
-		"short dGates":         l.Backward(ws, mk(16), nil, mk(4), nil, mk(12), nil),
+		"groups do not divide": LSTMCellForward(LSTMCell{N: 1, G: 3, Hd: 4, P: 1}, ws, mk(16), nil, mk(4), mk(4)),
+		"short gates":          LSTMCellForward(l, ws, mk(15), nil, mk(4), mk(4)),
+		"nil h":                LSTMCellForward(l, ws, mk(16), nil, mk(4), nil),
+		"short cPrev":          LSTMCellForward(l, ws, mk(16), mk(3), mk(4), mk(4)),
+		"short dGates":         LSTMCellBackward(l, ws, mk(16), nil, mk(4), nil, mk(12), nil),
 	} {
 		if !errors.Is(err, ErrShape) {
 			t.Errorf("%s: got %v, want an error wrapping ErrShape", name, err)
 		}
 	}
-}
-
-// scaled multiplies every element of x by s in place and returns x.
-func scaled(x []float32, s float32) []float32 {
-	for i := range x {
-		x[i] *= s
-	}
-	return x
 }

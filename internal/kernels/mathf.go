@@ -51,10 +51,16 @@ func expSlice(x []float64) {
 	}
 }
 
-// sigmoids writes σ(x[i]) = 1/(1 + e^−x[i]) into out[i] (relative error ≤ 2e-8);
-// len(out) == len(x).
-func sigmoids(x []float32, out []float64) {
+// sigmoids writes σ(x[i]) = 1/(1 + e^−x[i]) into out[i] (relative error ≤ 2e-8; exact for
+// float64 x, see isDouble); len(out) == len(x).
+func sigmoids[T Float](x []T, out []float64) {
 	out = out[:len(x)]
+	if isDouble[T]() {
+		for i, v := range x {
+			out[i] = 1 / (1 + math.Exp(-float64(v)))
+		}
+		return
+	}
 	for i, v := range x {
 		out[i] = -float64(v)
 	}
@@ -62,6 +68,18 @@ func sigmoids(x []float32, out []float64) {
 	for i, e := range out {
 		out[i] = 1 / (1 + e)
 	}
+}
+
+// tanhsOf is tanhs for the kernels of element type T: math.Tanh for float64 (see isDouble).
+func tanhsOf[T Float](x, out []float64) {
+	if isDouble[T]() {
+		out = out[:len(x)]
+		for i, v := range x {
+			out[i] = math.Tanh(v)
+		}
+		return
+	}
+	tanhs(x, out)
 }
 
 // tanhs writes tanh(x[i]) into out[i] (out may be x): an odd Taylor polynomial for |x| < 1/8
@@ -108,8 +126,13 @@ const (
 // when pdf is not nil the density φ(x[i]) = e^{−x²/2}/√(2π) into pdf[i]. Φ is computed as
 // erfc(|x|/√2)/2 (or 1 minus it for x > 0) with the fitted erfc ≈ t·e^{−z² + P(t)}: relative
 // error below 3e-8 wherever Φ is above float32's smallest subnormal; for z = |x|/√2 > 10 the
-// erfc term is 0 (it is below 2.1e-45 there). A NaN x gives NaN.
-func normCDFs(x []float32, cdf, pdf []float64) {
+// erfc term is 0 (it is below 2.1e-45 there). A NaN x gives NaN. float64 x is evaluated
+// exactly with the math package (see isDouble).
+func normCDFs[T Float](x []T, cdf, pdf []float64) {
+	if isDouble[T]() {
+		normCDFsExact(x, cdf, pdf)
+		return
+	}
 	cdf = cdf[:len(x)]
 	var t [expBlock]float64
 	for i, v := range x {
@@ -148,5 +171,16 @@ func normCDFs(x []float32, cdf, pdf []float64) {
 	expSlice(pdf)
 	for i := range pdf {
 		pdf[i] *= 0.3989422804014327 // 1/√(2π)
+	}
+}
+
+// normCDFsExact is normCDFs with math.Erfc and math.Exp.
+func normCDFsExact[T Float](x []T, cdf, pdf []float64) {
+	for i, v := range x {
+		z := float64(v)
+		cdf[i] = 0.5 * math.Erfc(-z/math.Sqrt2)
+		if pdf != nil {
+			pdf[i] = math.Exp(-0.5*z*z) * 0.3989422804014327 // 1/√(2π)
+		}
 	}
 }

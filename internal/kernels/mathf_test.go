@@ -89,6 +89,41 @@ func TestFastMath(t *testing.T) {
 	})
 }
 
+// TestFastMathFloat64IsExact checks that float64 kernels bypass the fast functions: their
+// sigmoid, tanh and normal CDF and density are the math package's to float64 rounding. The
+// fast ones are accurate to float32 rounding only and rounded-to-nearest in their range
+// reduction, so finite differences of a float64 kernel built on them would be off by
+// (their error)/(step) ≈ 1e-8/1e-6.
+func TestFastMathFloat64IsExact(t *testing.T) {
+	x := make([]float64, 2001)
+	for i := range x {
+		x[i] = -20 + 0.02*float64(i) + 1e-3 // off the grid points a polynomial would match exactly
+	}
+	sig, th, cdf, pdf := make([]float64, len(x)), make([]float64, len(x)), make([]float64, len(x)), make([]float64, len(x))
+	sigmoids(x, sig)
+	tanhsOf[float64](x, th)
+	for a := 0; a < len(x); a += expBlock {
+		b := min(len(x), a+expBlock)
+		normCDFs(x[a:b], cdf[a:b], pdf[a:b])
+	}
+	for i, v := range x {
+		for _, c := range []struct {
+			name      string
+			got, want float64
+		}{
+			{"sigmoid", sig[i], 1 / (1 + math.Exp(-v))},
+			{"tanh", th[i], math.Tanh(v)},
+			{"Φ", cdf[i], 0.5 * math.Erfc(-v/math.Sqrt2)},
+			{"φ", pdf[i], math.Exp(-v*v/2) / math.Sqrt(2*math.Pi)},
+		} {
+			// A few float64 roundings apart at most (unit roundoff 1.1e-16).
+			if math.Abs(c.got-c.want) > 1e-15*math.Abs(c.want) {
+				t.Fatalf("%s(%v) = %v, want %v", c.name, v, c.got, c.want)
+			}
+		}
+	}
+}
+
 // one32 and one64 turn a block function into a scalar one for the grid checks.
 func one32(f func([]float32, []float64)) func(float64) float64 {
 	return func(x float64) float64 {

@@ -16,7 +16,7 @@ const pointwiseChunk = 1 << 14
 // GELU writes y = γ·x·Φ(x), the exact (erf) GELU times GELUGamma, with Φ(x) = (1 + erf(x/√2))/2
 // evaluated by normCDFs (relative error below 3e-8, so the result is exact to float32 rounding).
 // y may be x (in place). Shapes: x, y any, same length.
-func GELU(ws *Workspace, x, y []float32) error {
+func GELU[T Float](ws *Workspace, x, y []T) error {
 	const kernel = "gelu forward"
 	if err := checkWS(kernel, ws); err != nil {
 		return err
@@ -30,7 +30,7 @@ func GELU(ws *Workspace, x, y []float32) error {
 			b := min(hi, a+expBlock)
 			normCDFs(x[a:b], cdf[:], nil)
 			for i, v := range x[a:b] {
-				y[a+i] = float32(GELUGamma * float64(v) * cdf[i])
+				y[a+i] = T(GELUGamma * float64(v) * cdf[i])
 			}
 		}
 	})
@@ -39,7 +39,7 @@ func GELU(ws *Workspace, x, y []float32) error {
 
 // GELUBackward writes dx = dy·γ·(Φ(x) + x·φ(x)), φ the standard normal density: the gradient of
 // GELU through γ. dx may be dy (in place). Shapes: x, dy, dx any, same length.
-func GELUBackward(ws *Workspace, x, dy, dx []float32) error {
+func GELUBackward[T Float](ws *Workspace, x, dy, dx []T) error {
 	const kernel = "gelu backward"
 	if err := checkWS(kernel, ws); err != nil {
 		return err
@@ -56,7 +56,7 @@ func GELUBackward(ws *Workspace, x, dy, dx []float32) error {
 			b := min(hi, a+expBlock)
 			normCDFs(x[a:b], cdf[:], pdf[:])
 			for i, v := range x[a:b] {
-				dx[a+i] = float32(float64(dy[a+i]) * GELUGamma * (cdf[i] + float64(v)*pdf[i]))
+				dx[a+i] = T(float64(dy[a+i]) * GELUGamma * (cdf[i] + float64(v)*pdf[i]))
 			}
 		}
 	})
@@ -85,7 +85,7 @@ func (a AvgPool2) validate(kernel string) error {
 }
 
 // check validates ws, the sizes and the two slices.
-func (a AvgPool2) check(kernel string, ws *Workspace, in, out []float32, inName, outName string) error {
+func checkAvgPool2[T Float](a AvgPool2, kernel string, ws *Workspace, in, out []T, inName, outName string) error {
 	if err := checkWS(kernel, ws); err != nil {
 		return err
 	}
@@ -98,10 +98,10 @@ func (a AvgPool2) check(kernel string, ws *Workspace, in, out []float32, inName,
 	return checkLen(kernel, outName, len(out), a.M*(a.H/2)*(a.W/2))
 }
 
-// Forward writes y = the mean of each 2×2 window of x (overwritten).
+// AvgPool2Forward writes y = the mean of each 2×2 window of x (overwritten).
 // Shapes: x [M, H, W], y [M, H/2, W/2].
-func (a AvgPool2) Forward(ws *Workspace, x, y []float32) error {
-	if err := a.check("avgpool2 forward", ws, x, y, "x", "y"); err != nil {
+func AvgPool2Forward[T Float](a AvgPool2, ws *Workspace, x, y []T) error {
+	if err := checkAvgPool2(a, "avgpool2 forward", ws, x, y, "x", "y"); err != nil {
 		return err
 	}
 	ho, wo := a.H/2, a.W/2
@@ -120,11 +120,11 @@ func (a AvgPool2) Forward(ws *Workspace, x, y []float32) error {
 	return nil
 }
 
-// Backward writes dx (overwritten): each input pixel of a window gets a quarter of its output
+// AvgPool2Backward writes dx (overwritten): each input pixel of a window gets a quarter of its output
 // gradient; a dropped odd row or column gets zero.
 // Shapes: dy [M, H/2, W/2], dx [M, H, W].
-func (a AvgPool2) Backward(ws *Workspace, dy, dx []float32) error {
-	if err := a.check("avgpool2 backward", ws, dx, dy, "dx", "dy"); err != nil {
+func AvgPool2Backward[T Float](a AvgPool2, ws *Workspace, dy, dx []T) error {
+	if err := checkAvgPool2(a, "avgpool2 backward", ws, dx, dy, "dx", "dy"); err != nil {
 		return err
 	}
 	ho, wo := a.H/2, a.W/2
@@ -153,7 +153,7 @@ func (a AvgPool2) Backward(ws *Workspace, dy, dx []float32) error {
 // mean with respect to r: (exp(r) − y)/count, and 0 at NaN targets. With no valid target the
 // loss is 0, the count 0 and dr all zeros. The sum is accumulated in float64.
 // Shapes: r (log-rates), y (targets), dr: [N·U] (any layout, the same for all three).
-func PoissonLoss(r, y, dr []float32) (loss float64, count int, err error) {
+func PoissonLoss[T Float](r, y, dr []T) (loss float64, count int, err error) {
 	const kernel = "poisson loss"
 	if err := checkLen(kernel, "targets", len(y), len(r)); err != nil {
 		return 0, 0, err
@@ -183,7 +183,7 @@ func PoissonLoss(r, y, dr []float32) (loss float64, count int, err error) {
 				dr[i] = 0
 				continue
 			}
-			dr[i] = float32((math.Exp(float64(r[i])) - float64(t)) * inv)
+			dr[i] = T((math.Exp(float64(r[i])) - float64(t)) * inv)
 		}
 	}
 	return sum / float64(count), count, nil

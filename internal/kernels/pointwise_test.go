@@ -17,18 +17,23 @@ func refGELU(x []float64) []float64 {
 }
 
 func TestGELUMatchesReferenceAndFiniteDifferences(t *testing.T) {
+	t.Run("float32", testGELU[float32])
+	t.Run("float64", testGELU[float64])
+}
+
+func testGELU[T Float](t *testing.T) {
 	for _, n := range []int{7, 3*pointwiseChunk + 5} { // one goroutine, and fanned out
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			x := scaled(randSlice(newRand(uint64(n)), n), 5) // ±5 covers both tails
-			dy := randSlice(newRand(uint64(n)+1), n)
+			x := scaled(randSlice[T](newRand(uint64(n)), n), 5) // ±5 covers both tails
+			dy := randSlice[T](newRand(uint64(n)+1), n)
 			ws := NewWorkspace(3)
-			y := make([]float32, n)
+			y := make([]T, n)
 			if err := GELU(ws, x, y); err != nil {
 				t.Fatal(err)
 			}
 			x64 := to64(x)
-			checkClose(t, "y", y, refGELU(x64), tol32)
-			dx := make([]float32, n)
+			checkClose(t, "y", y, refGELU(x64), tol[T]())
+			dx := make([]T, n)
 			if err := GELUBackward(ws, x, dy, dx); err != nil {
 				t.Fatal(err)
 			}
@@ -39,7 +44,7 @@ func TestGELUMatchesReferenceAndFiniteDifferences(t *testing.T) {
 				f := refGELU([]float64{v + fdStep, v - fdStep})
 				want[i] = float64(dy[i]) * (f[0] - f[1]) / (2 * fdStep)
 			}
-			checkClose(t, "dx", dx, want, tol32)
+			checkClose(t, "dx", dx, want, tol[T]())
 			// In place gives the same values.
 			if err := GELU(ws, x, x); err != nil {
 				t.Fatal(err)
@@ -87,6 +92,14 @@ func refAvgPool2(a AvgPool2, x []float64) []float64 {
 }
 
 func TestAvgPool2MatchesReferenceAndFiniteDifferences(t *testing.T) {
+	t.Run("float32", testAvgPool2[float32])
+	t.Run("float64", testAvgPool2[float64])
+	if err := AvgPool2Forward(AvgPool2{M: 1, H: 1, W: 4}, NewWorkspace(1), make([]float32, 4), nil); !errors.Is(err, ErrShape) {
+		t.Errorf("1-row plane: got %v, want ErrShape", err)
+	}
+}
+
+func testAvgPool2[T Float](t *testing.T) {
 	for _, a := range []AvgPool2{
 		{M: 3, H: 4, W: 6},    // even
 		{M: 2, H: 5, W: 7},    // odd: last row and column dropped
@@ -95,25 +108,22 @@ func TestAvgPool2MatchesReferenceAndFiniteDifferences(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%dx%dx%d", a.M, a.H, a.W), func(t *testing.T) {
 			rng := newRand(uint64(a.M * a.H * a.W))
-			x := randSlice(rng, a.M*a.H*a.W)
-			dy := randSlice(rng, a.M*(a.H/2)*(a.W/2))
+			x := randSlice[T](rng, a.M*a.H*a.W)
+			dy := randSlice[T](rng, a.M*(a.H/2)*(a.W/2))
 			ws := NewWorkspace(3)
-			y := make([]float32, len(dy))
-			if err := a.Forward(ws, x, y); err != nil {
+			y := make([]T, len(dy))
+			if err := AvgPool2Forward(a, ws, x, y); err != nil {
 				t.Fatal(err)
 			}
 			x64 := to64(x)
-			checkClose(t, "y", y, refAvgPool2(a, x64), tol32)
-			dx := make([]float32, len(x))
-			for i := range dx {
-				dx[i] = 1e9 // overwritten, including dropped rows
-			}
-			if err := a.Backward(ws, dy, dx); err != nil {
+			checkClose(t, "y", y, refAvgPool2(a, x64), tol[T]())
+			dx := filled[T](len(x), 1e9) // overwritten, including dropped rows
+			if err := AvgPool2Backward(a, ws, dy, dx); err != nil {
 				t.Fatal(err)
 			}
 			if len(x) <= 100 {
 				dy64 := to64(dy)
-				checkClose(t, "dx", dx, numGrad(x64, func() float64 { return dot64(refAvgPool2(a, x64), dy64) }), tol32)
+				checkClose(t, "dx", dx, numGrad(x64, func() float64 { return dot64(refAvgPool2(a, x64), dy64) }), tol[T]())
 			}
 			for i, v := range dx {
 				if v == 1e9 {
@@ -122,17 +132,19 @@ func TestAvgPool2MatchesReferenceAndFiniteDifferences(t *testing.T) {
 			}
 		})
 	}
-	if err := (AvgPool2{M: 1, H: 1, W: 4}).Forward(NewWorkspace(1), make([]float32, 4), nil); !errors.Is(err, ErrShape) {
-		t.Errorf("1-row plane: got %v, want ErrShape", err)
-	}
 }
 
 func TestPoissonLoss(t *testing.T) {
-	nan := float32(math.NaN())
-	r := []float32{0, 0.5, -1, 2, 0.3, -0.2}
-	y := []float32{0, 1, 3, nan, 0.5, nan}
+	t.Run("float32", testPoissonLoss[float32])
+	t.Run("float64", testPoissonLoss[float64])
+}
+
+func testPoissonLoss[T Float](t *testing.T) {
+	nan := T(math.NaN())
+	r := []T{0, 0.5, -1, 2, 0.3, -0.2}
+	y := []T{0, 1, 3, nan, 0.5, nan}
 	t.Run("matches reference and finite differences", func(t *testing.T) {
-		dr := make([]float32, len(r))
+		dr := make([]T, len(r))
 		loss, count, err := PoissonLoss(r, y, dr)
 		if err != nil {
 			t.Fatal(err)
@@ -153,20 +165,20 @@ func TestPoissonLoss(t *testing.T) {
 		if want := ref(); math.Abs(loss-want) > 1e-12 {
 			t.Errorf("loss %v, want %v", loss, want)
 		}
-		checkClose(t, "dr", dr, numGrad(r64, ref), tol32)
+		checkClose(t, "dr", dr, numGrad(r64, ref), tol[T]())
 		if dr[3] != 0 || dr[5] != 0 {
 			t.Errorf("NaN targets got gradient %v, %v", dr[3], dr[5])
 		}
 	})
 	t.Run("loss is 1 at init", func(t *testing.T) { // MODEL.md 12.2 item 6: r = 0, any finite y
-		loss, _, err := PoissonLoss(make([]float32, 3), []float32{0, 2.5, 7}, nil)
+		loss, _, err := PoissonLoss(make([]T, 3), []T{0, 2.5, 7}, nil)
 		if err != nil || loss != 1 {
 			t.Errorf("loss %v, err %v; want exactly 1", loss, err)
 		}
 	})
 	t.Run("all NaN", func(t *testing.T) {
-		dr := []float32{5, 5}
-		loss, count, err := PoissonLoss([]float32{1, 2}, []float32{nan, nan}, dr)
+		dr := []T{5, 5}
+		loss, count, err := PoissonLoss([]T{1, 2}, []T{nan, nan}, dr)
 		if err != nil || loss != 0 || count != 0 || dr[0] != 0 || dr[1] != 0 {
 			t.Errorf("loss %v count %d dr %v err %v; want 0, 0, zeros, nil", loss, count, dr, err)
 		}
@@ -175,7 +187,7 @@ func TestPoissonLoss(t *testing.T) {
 		if _, _, err := PoissonLoss(r, y[:5], nil); !errors.Is(err, ErrShape) {
 			t.Errorf("got %v, want ErrShape", err)
 		}
-		if _, _, err := PoissonLoss(r, y, make([]float32, 2)); !errors.Is(err, ErrShape) {
+		if _, _, err := PoissonLoss(r, y, make([]T, 2)); !errors.Is(err, ErrShape) {
 			t.Errorf("got %v, want ErrShape", err)
 		}
 	})

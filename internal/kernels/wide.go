@@ -14,8 +14,8 @@ package kernels
 // grid the im2col row of tap (c, k, i, j) is one contiguous slice of the padded frame, starting at
 // i·wp + j, so building a block of columns costs one memmove per row instead of one per row and
 // output row (TOOLCHAIN.md 2.5 measured im2col at 12% of a gorgonia conv; on the 16×24 maps of
-// the recurrent core the per-output-row copies cost as much as the sgemm).
-type wideConv struct {
+// the recurrent core the per-output-row copies cost as much as the gemm).
+type wideConv[T Float] struct {
 	cs, ts, hs, ws int // source block: channels, frames, height, width (channel stride ts·hs·ws)
 	kt, kh, kw     int // kernel extent
 	ph, pw         int // padding, ≥ 0
@@ -26,26 +26,26 @@ type wideConv struct {
 }
 
 // newWide returns the stride-1 lowering of the given sizes; ho and wo follow from the padding.
-func newWide(cs, ts, hs, ws, kt, kh, kw, ph, pw, off int, replicate bool, to int) wideConv {
+func newWide[T Float](cs, ts, hs, ws, kt, kh, kw, ph, pw, off int, replicate bool, to int) wideConv[T] {
 	hp, wp := hs+2*ph, ws+2*pw
-	return wideConv{
+	return wideConv[T]{
 		cs: cs, ts: ts, hs: hs, ws: ws, kt: kt, kh: kh, kw: kw, ph: ph, pw: pw, off: off,
 		replicate: replicate, to: to, ho: hp - kh + 1, wo: wp - kw + 1, hp: hp, wp: wp,
 	}
 }
 
 // rows returns the number of rows of the unfolded matrix, the fan-in cs·kt·kh·kw.
-func (c *wideConv) rows() int { return c.cs * c.kt * c.kh * c.kw }
+func (c *wideConv[T]) rows() int { return c.cs * c.kt * c.kh * c.kw }
 
 // cols returns the number of wide columns of one output frame.
-func (c *wideConv) cols() int { return c.ho * c.wp }
+func (c *wideConv[T]) cols() int { return c.ho * c.wp }
 
 // padded reports whether frames are copied into a padded buffer; without padding the rows are
 // read from the source block in place.
-func (c *wideConv) padded() bool { return c.ph > 0 || c.pw > 0 }
+func (c *wideConv[T]) padded() bool { return c.ph > 0 || c.pw > 0 }
 
 // padLen returns the length of the buffer padFrames fills: kt padded frames per channel.
-func (c *wideConv) padLen() int {
+func (c *wideConv[T]) padLen() int {
 	if !c.padded() {
 		return 0
 	}
@@ -53,14 +53,14 @@ func (c *wideConv) padLen() int {
 }
 
 // frameValid reports whether tap k of output frame t reads a frame inside the source.
-func (c *wideConv) frameValid(t, k int) bool {
+func (c *wideConv[T]) frameValid(t, k int) bool {
 	f := t + k - c.off
 	return f >= 0 && f < c.ts
 }
 
 // padFrames copies the source frames that output frame t reads into pad, layout
 // [cs][kt][hp·wp], with the border filled by zeros or the replicated edge.
-func (c *wideConv) padFrames(src, pad []float32, t int) {
+func (c *wideConv[T]) padFrames(src, pad []T, t int) {
 	hw, hpwp := c.hs*c.ws, c.hp*c.wp
 	for ch := 0; ch < c.cs; ch++ {
 		for k := 0; k < c.kt; k++ {
@@ -95,7 +95,7 @@ func (c *wideConv) padFrames(src, pad []float32, t int) {
 
 // gather writes wide columns [a, b) of output frame t into col (row stride ld). base is the
 // padded buffer when padded(), else the source block itself.
-func (c *wideConv) gather(base, col []float32, ld, t, a, b int) {
+func (c *wideConv[T]) gather(base, col []T, ld, t, a, b int) {
 	hpwp := c.hp * c.wp
 	r := 0
 	for ch := 0; ch < c.cs; ch++ {
@@ -127,7 +127,7 @@ func (c *wideConv) gather(base, col []float32, ld, t, a, b int) {
 // compact copies wide columns [a, b) of frame t from the m-row matrix cm (row stride ldc) into
 // out (rows of stride ldo, frame t at offset t·ho·wo), dropping the garbage columns and adding
 // bias[o] when bias is not nil.
-func (c *wideConv) compact(cm []float32, ldc, m int, out []float32, ldo, t, a, b int, bias []float32) {
+func (c *wideConv[T]) compact(cm []T, ldc, m int, out []T, ldo, t, a, b int, bias []T) {
 	howo := c.ho * c.wo
 	for o := 0; o < m; o++ {
 		src := cm[o*ldc:][:b-a]
@@ -151,7 +151,7 @@ func (c *wideConv) compact(cm []float32, ldc, m int, out []float32, ldo, t, a, b
 // expand is the adjoint of compact without bias: it writes wide columns [a, b) of frame t of
 // the m-row matrix in (rows of stride ldi) into dst (row stride ldd), zeros in the garbage
 // columns.
-func (c *wideConv) expand(in []float32, ldi, m int, dst []float32, ldd, t, a, b int) {
+func (c *wideConv[T]) expand(in []T, ldi, m int, dst []T, ldd, t, a, b int) {
 	howo := c.ho * c.wo
 	for o := 0; o < m; o++ {
 		src := in[o*ldi+t*howo:][:howo]
@@ -171,7 +171,7 @@ func (c *wideConv) expand(in []float32, ldi, m int, dst []float32, ldd, t, a, b 
 }
 
 // addConst adds v to every element of x.
-func addConst(x []float32, v float32) {
+func addConst[T Float](x []T, v T) {
 	for i := range x {
 		x[i] += v
 	}

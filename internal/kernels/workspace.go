@@ -6,7 +6,20 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
+
+// Float is the element type of the kernels: float32, what the model trains in, or float64,
+// what the gradient checks run in (model/nn compares every Op with finite differences in
+// float64). The two instantiations are compiled separately, so the float32 path pays nothing
+// for the float64 one.
+type Float interface{ ~float32 | ~float64 }
+
+// isDouble reports whether T is a 64-bit float. The kernels branch on it where float64 must be
+// exact rather than fast: the transcendental functions of mathf.go are accurate to float32
+// rounding only, which would swamp a float64 finite-difference check, so the float64 path calls
+// the math package instead. The branch is on a constant of each instantiation.
+func isDouble[T Float]() bool { return unsafe.Sizeof(T(0)) == 8 }
 
 // ErrShape is wrapped by every error about a size argument or a slice length that does not
 // match the sizes. Such an error is a programming error in the caller (the gorgonia Op that
@@ -23,19 +36,39 @@ var ErrShape = errors.New("kernels: shape mismatch")
 // shared by every layer of a network run by one goroutine.
 type Workspace struct {
 	workers int
-	// worker[i] and workerInt[i] are the private scratch of fan-out worker i.
-	worker    [][]float32
+	// f32 and f64 hold the float scratch of each element type, so that one Workspace serves
+	// float32 and float64 kernels alike.
+	f32 scratch[float32]
+	f64 scratch[float64]
+	// workerInt[i] is the private integer scratch of fan-out worker i.
 	workerInt [][]int32
-	// shared is scratch read by all workers (for example reordered weights).
-	shared []float32
 	// colBudget overrides defaultColBudget when positive; tests shrink it to force the
 	// multi-block paths of Conv3d on small inputs.
 	colBudget int
 }
 
-// defaultColBudget is the size, in float32 elements, of the im2col block one worker builds
-// before each sgemm: 1 MiB, half of the measured machine's 2 MiB L2 per core, so that the block
-// is still in cache when sgemm packs it.
+// scratch is the float scratch of one element type.
+type scratch[T Float] struct {
+	// worker[i] is the private scratch of fan-out worker i.
+	worker [][]T
+	// shared is scratch read by all workers (for example reordered weights).
+	shared []T
+}
+
+// scratchOf returns ws's scratch for element type T. scratch[T] for a type T whose underlying
+// type is float32 has exactly the layout of scratch[float32] (likewise for float64), so the
+// pointer conversion is sound.
+func scratchOf[T Float](ws *Workspace) *scratch[T] {
+	if isDouble[T]() {
+		return (*scratch[T])(unsafe.Pointer(&ws.f64))
+	}
+	return (*scratch[T])(unsafe.Pointer(&ws.f32))
+}
+
+// defaultColBudget is the size, in elements, of the im2col block one worker builds before each
+// sgemm: 1 MiB of float32, half of the measured machine's 2 MiB L2 per core, so that the block
+// is still in cache when sgemm packs it. float64 kernels use the same element count (2 MiB):
+// they serve gradient checks, where blocking identical to float32's matters more than speed.
 const defaultColBudget = 1 << 18
 
 // budget returns the im2col block size in elements.
@@ -53,7 +86,12 @@ func NewWorkspace(workers int) *Workspace {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	return &Workspace{workers: workers, worker: make([][]float32, workers), workerInt: make([][]int32, workers)}
+	return &Workspace{
+		workers:   workers,
+		f32:       scratch[float32]{worker: make([][]float32, workers)},
+		f64:       scratch[float64]{worker: make([][]float64, workers)},
+		workerInt: make([][]int32, workers),
+	}
 }
 
 // Workers reports the largest number of goroutines a kernel run with ws fans out to.
@@ -61,14 +99,15 @@ func (ws *Workspace) Workers() int { return ws.workers }
 
 // workerBufs returns one private scratch slice of length n for each of the first k workers,
 // growing them if needed. It must be called before the fan-out, from the calling goroutine.
-func (ws *Workspace) workerBufs(k, n int) [][]float32 {
+func workerBufs[T Float](ws *Workspace, k, n int) [][]T {
+	w := scratchOf[T](ws).worker
 	for i := 0; i < k; i++ {
-		if cap(ws.worker[i]) < n {
-			ws.worker[i] = make([]float32, n)
+		if cap(w[i]) < n {
+			w[i] = make([]T, n)
 		}
-		ws.worker[i] = ws.worker[i][:n]
+		w[i] = w[i][:n]
 	}
-	return ws.worker[:k]
+	return w[:k]
 }
 
 // workerInts is workerBufs for int32 scratch (sample indices).
@@ -83,12 +122,13 @@ func (ws *Workspace) workerInts(k, n int) [][]int32 {
 }
 
 // sharedBuf returns the shared scratch slice with length n, growing it if needed.
-func (ws *Workspace) sharedBuf(n int) []float32 {
-	if cap(ws.shared) < n {
-		ws.shared = make([]float32, n)
+func sharedBuf[T Float](ws *Workspace, n int) []T {
+	s := scratchOf[T](ws)
+	if cap(s.shared) < n {
+		s.shared = make([]T, n)
 	}
-	ws.shared = ws.shared[:n]
-	return ws.shared
+	s.shared = s.shared[:n]
+	return s.shared
 }
 
 // fanout returns how many workers to use for tasks independent tasks.

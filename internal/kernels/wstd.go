@@ -19,11 +19,11 @@ type WeightStd struct {
 	O, F int
 }
 
-// Forward writes the standardized weights into out (overwritten).
+// WeightStdForward writes the standardized weights into out (overwritten).
 // Shapes: w [O, F], gain [O] or nil, out [O, F].
-func (s WeightStd) Forward(w, gain, out []float32) error {
+func WeightStdForward[T Float](s WeightStd, w, gain, out []T) error {
 	const kernel = "weight standardization forward"
-	if err := s.check(kernel, w, gain, out, "out"); err != nil {
+	if err := checkWeightStd(s, kernel, w, gain, out, "out"); err != nil {
 		return err
 	}
 	for o := 0; o < s.O; o++ {
@@ -34,22 +34,22 @@ func (s WeightStd) Forward(w, gain, out []float32) error {
 		}
 		dst := out[o*s.F:][:s.F]
 		for i, v := range row {
-			dst[i] = float32((float64(v) - mean) * inv)
+			dst[i] = T((float64(v) - mean) * inv)
 		}
 	}
 	return nil
 }
 
-// Backward computes dw and dgain, the gradients of the loss with respect to w and gain, from
+// WeightStdBackward computes dw and dgain, the gradients of the loss with respect to w and gain, from
 // dout, the gradient with respect to the standardized weights. Both are overwritten; dgain must
 // be nil exactly when gain is.
 // Shapes: w [O, F], gain [O] or nil, dout [O, F], dw [O, F], dgain [O] or nil.
 //
 // With x̄ = w − mean, S = Σx̄², u = x̄/sqrt(S+ε) and du = g·dout:
 // dg = Σ dout·u, dx̄ = (du − x̄·Σ(du·x̄)/(S+ε))/sqrt(S+ε), dw = dx̄ − mean(dx̄).
-func (s WeightStd) Backward(w, gain, dout, dw, dgain []float32) error {
+func WeightStdBackward[T Float](s WeightStd, w, gain, dout, dw, dgain []T) error {
 	const kernel = "weight standardization backward"
-	if err := s.check(kernel, w, gain, dout, "dout"); err != nil {
+	if err := checkWeightStd(s, kernel, w, gain, dout, "dout"); err != nil {
 		return err
 	}
 	if err := checkLen(kernel, "dw", len(dw), s.O*s.F); err != nil {
@@ -76,17 +76,17 @@ func (s WeightStd) Backward(w, gain, dout, dw, dgain []float32) error {
 			dx += float64(drow[i]) * (float64(v) - mean)
 		}
 		if dgain != nil {
-			dgain[o] = float32(dx * inv)
+			dgain[o] = T(dx * inv)
 		}
 		// inv² = 1/(S+ε).
 		c := g * dx * inv * inv
 		var sum float64
 		for i, v := range row {
 			d := (g*float64(drow[i]) - (float64(v)-mean)*c) * inv
-			dst[i] = float32(d)
+			dst[i] = T(d)
 			sum += d
 		}
-		m := float32(sum / float64(s.F))
+		m := T(sum / float64(s.F))
 		for i := range dst {
 			dst[i] -= m
 		}
@@ -98,7 +98,7 @@ func (s WeightStd) Backward(w, gain, dout, dw, dgain []float32) error {
 func (s WeightStd) Validate() error { return checkPositive("weight standardization", "O, F", s.O, s.F) }
 
 // check validates sizes and slice lengths.
-func (s WeightStd) check(kernel string, w, gain, out []float32, outName string) error {
+func checkWeightStd[T Float](s WeightStd, kernel string, w, gain, out []T, outName string) error {
 	if err := checkPositive(kernel, "O, F", s.O, s.F); err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (s WeightStd) check(kernel string, w, gain, out []float32, outName string) 
 
 // rowStats returns the mean of row and 1/sqrt(S + ε), S the sum of squared deviations
 // (F·var), computed in float64 in two passes.
-func rowStats(row []float32) (mean, inv float64) {
+func rowStats[T Float](row []T) (mean, inv float64) {
 	mean = sum64(row) / float64(len(row))
 	var ss float64
 	for _, v := range row {

@@ -43,19 +43,24 @@ var wstdCases = []struct {
 }
 
 func TestWeightStdMatchesReference(t *testing.T) {
+	t.Run("float32", testWeightStdForward[float32])
+	t.Run("float64", testWeightStdForward[float64])
+}
+
+func testWeightStdForward[T Float](t *testing.T) {
 	for ci, tc := range wstdCases {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := newRand(uint64(ci))
-			w := randSlice(rng, tc.s.O*tc.s.F)
-			var gain []float32
+			w := randSlice[T](rng, tc.s.O*tc.s.F)
+			var gain []T
 			if tc.gain {
-				gain = randSlice(rng, tc.s.O)
+				gain = randSlice[T](rng, tc.s.O)
 			}
-			out := make([]float32, len(w))
-			if err := tc.s.Forward(w, gain, out); err != nil {
+			out := make([]T, len(w))
+			if err := WeightStdForward(tc.s, w, gain, out); err != nil {
 				t.Fatal(err)
 			}
-			checkClose(t, "ŵ", out, refWeightStd(tc.s, to64(w), to64(gain)), tol32)
+			checkClose(t, "ŵ", out, refWeightStd(tc.s, to64(w), to64(gain)), tol[T]())
 			// MODEL.md 12.1 item 3: each row has mean 0 and ‖ŵ‖² = g²·F·var/(F·var + ε).
 			for o := 0; o < tc.s.O; o++ {
 				row := to64(out[o*tc.s.F : (o+1)*tc.s.F])
@@ -87,23 +92,28 @@ func TestWeightStdMatchesReference(t *testing.T) {
 }
 
 func TestWeightStdBackwardMatchesFiniteDifferences(t *testing.T) {
+	t.Run("float32", testWeightStdBackward[float32])
+	t.Run("float64", testWeightStdBackward[float64])
+}
+
+func testWeightStdBackward[T Float](t *testing.T) {
 	for ci, tc := range wstdCases {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := newRand(10 + uint64(ci))
-			w, dout := randSlice(rng, tc.s.O*tc.s.F), randSlice(rng, tc.s.O*tc.s.F)
-			var gain, dgain []float32
+			w, dout := randSlice[T](rng, tc.s.O*tc.s.F), randSlice[T](rng, tc.s.O*tc.s.F)
+			var gain, dgain []T
 			if tc.gain {
-				gain, dgain = randSlice(rng, tc.s.O), make([]float32, tc.s.O)
+				gain, dgain = randSlice[T](rng, tc.s.O), make([]T, tc.s.O)
 			}
 			w64, g64, d64 := to64(w), to64(gain), to64(dout)
 			loss := func() float64 { return dot64(refWeightStd(tc.s, w64, g64), d64) }
-			dw := make([]float32, len(w))
-			if err := tc.s.Backward(w, gain, dout, dw, dgain); err != nil {
+			dw := make([]T, len(w))
+			if err := WeightStdBackward(tc.s, w, gain, dout, dw, dgain); err != nil {
 				t.Fatal(err)
 			}
-			checkClose(t, "dw", dw, numGrad(w64, loss), tol32)
+			checkClose(t, "dw", dw, numGrad(w64, loss), tol[T]())
 			if tc.gain {
-				checkClose(t, "dgain", dgain, numGrad(g64, loss), tol32)
+				checkClose(t, "dgain", dgain, numGrad(g64, loss), tol[T]())
 			}
 		})
 	}
@@ -113,10 +123,10 @@ func TestWeightStdRejectsBadInput(t *testing.T) {
 	s := WeightStd{O: 2, F: 3}
 	mk := func(n int) []float32 { return make([]float32, n) }
 	for name, err := range map[string]error{
-		"short w":            s.Forward(mk(5), nil, mk(6)),
-		"short gain":         s.Forward(mk(6), mk(1), mk(6)),
-		"gain without dgain": s.Backward(mk(6), mk(2), mk(6), mk(6), nil),
-		"zero fan-in":        WeightStd{O: 2}.Forward(nil, nil, nil),
+		"short w":            WeightStdForward(s, mk(5), nil, mk(6)),
+		"short gain":         WeightStdForward(s, mk(6), mk(1), mk(6)),
+		"gain without dgain": WeightStdBackward(s, mk(6), mk(2), mk(6), mk(6), nil),
+		"zero fan-in":        WeightStdForward(WeightStd{O: 2}, mk(0), nil, mk(0)),
 	} {
 		if !errors.Is(err, ErrShape) {
 			t.Errorf("%s: got %v, want an error wrapping ErrShape", name, err)

@@ -20,8 +20,8 @@ const (
 	// PresetDemo is a few mice with a few hundred units and a few minutes each: generated
 	// in well under a minute on 2 cores; used by `make demo` and the tests.
 	PresetDemo Preset = "demo"
-	// PresetSmall is the CPU experiment set: 8 foundation mice and 2 new mice, 1,000 units,
-	// 20 minutes of training data each.
+	// PresetSmall is the CPU experiment set and the default dataset of `fmcore train`: 14
+	// foundation mice and 2 new mice, 500 units, 20 minutes of training data each.
 	PresetSmall Preset = "small"
 	// PresetPaper is the scale of the reference: 14 mice of about 8,000 units at 144×256.
 	PresetPaper Preset = "paper"
@@ -77,7 +77,7 @@ func PresetConfig(p Preset) (Config, error) {
 		c.Mice, c.NewMice, c.Units, c.Minutes = 3, 1, 200, 2
 		c.TestClips, c.Repeats = 2, 4
 	case PresetSmall:
-		c.Mice, c.NewMice, c.Units, c.Minutes = 8, 2, 1000, 20
+		c.Mice, c.NewMice, c.Units, c.Minutes = 14, 2, 500, 20
 		c.OODClips = 2
 	case PresetPaper:
 		c.Mice, c.NewMice, c.Units, c.Minutes = 14, 2, 8000, 60

@@ -2,20 +2,21 @@ package kernels
 
 import (
 	"fmt"
+	"unsafe"
 
 	"gonum.org/v1/gonum/blas"
 )
 
-// Sgemm computes the row-major matrix product C = alpha·op(A)·op(B) + beta·C, where op(X) is X
+// Gemm computes the row-major matrix product C = alpha·op(A)·op(B) + beta·C, where op(X) is X
 // or Xᵀ as transA and transB say, op(A) is m×k, op(B) is k×n and C is m×n. lda, ldb and ldc
 // are the row strides of A, B and C as stored (A is m×k when not transposed, k×m when
 // transposed). With beta = 0, C is overwritten and need not be initialised.
 //
-// The product runs on OpenBLAS in the default build and on gonum's pure-Go BLAS under the
-// purego build tag. Sgemm checks every size and slice length and returns an error wrapping
-// ErrShape where the BLAS would panic.
-func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
-	const kernel = "sgemm"
+// The product is BLAS sgemm for float32 and dgemm for float64: OpenBLAS in the default build,
+// gonum's pure-Go BLAS under the purego build tag. Gemm checks every size and slice length and
+// returns an error wrapping ErrShape where the BLAS would panic.
+func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) error {
+	const kernel = "gemm"
 	if m < 0 || n < 0 || k < 0 {
 		return fmt.Errorf("%s: negative size m, n, k = %d, %d, %d: %w", kernel, m, n, k, ErrShape)
 	}
@@ -39,12 +40,12 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m == 0 || n == 0 {
 		return nil
 	}
-	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	return nil
 }
 
 // checkMatrix checks that x can hold a rows×cols row-major matrix with row stride ld.
-func checkMatrix(kernel, name string, x []float32, rows, cols, ld int) error {
+func checkMatrix[T Float](kernel, name string, x []T, rows, cols, ld int) error {
 	if ld < max(1, cols) {
 		return fmt.Errorf("%s: leading dimension of %s is %d, want ≥ %d (its column count): %w", kernel, name, ld, max(1, cols), ErrShape)
 	}
@@ -54,9 +55,9 @@ func checkMatrix(kernel, name string, x []float32, rows, cols, ld int) error {
 	return nil
 }
 
-// sgemm is the unchecked product behind Sgemm, used by the other kernels, which derive every
+// gemm is the unchecked product behind Gemm, used by the other kernels, which derive every
 // argument from sizes they have already validated. It is the one place that calls the BLAS.
-func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -72,11 +73,26 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if transB {
 		tb = blas.Trans
 	}
-	blasImpl{}.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	blasDefaults()
+	if isDouble[T]() {
+		blasImpl{}.Dgemm(ta, tb, m, n, k, float64(alpha), asFloats[float64](a), lda, asFloats[float64](b), ldb, float64(beta), asFloats[float64](c), ldc)
+		return
+	}
+	blasImpl{}.Sgemm(ta, tb, m, n, k, float32(alpha), asFloats[float32](a), lda, asFloats[float32](b), ldb, float32(beta), asFloats[float32](c), ldc)
+}
+
+// asFloats reinterprets x as a slice of its underlying float type F, which the caller has
+// checked has T's size (the constraint leaves float32 or float64 as the only candidates).
+// It lets a T with underlying type float32 reach the BLAS without a copy.
+func asFloats[F, T Float](x []T) []F {
+	if len(x) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*F)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
 }
 
 // scaleMatrix multiplies the m×n matrix c (row stride ldc) by beta; beta = 0 writes zeros.
-func scaleMatrix(beta float32, c []float32, m, n, ldc int) {
+func scaleMatrix[T Float](beta T, c []T, m, n, ldc int) {
 	for i := 0; i < m; i++ {
 		row := c[i*ldc : i*ldc+n]
 		if beta == 0 {

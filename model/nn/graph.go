@@ -1,0 +1,434 @@
+package nn
+
+import (
+	"fmt"
+	"slices"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Thin wrappers of gorgonia's own operations: each checks its shapes first (gorgonia's own
+// messages name no module and some of its ops panic), then records any failure in the Builder's
+// sticky error, so module code never handles errors.
+
+// Add returns x + y elementwise; x and y have the same shape, or one of them is a scalar.
+func (b *Builder) Add(x, y *G.Node) *G.Node { return b.binary("add", x, y, G.Add) }
+
+// Sub returns x − y elementwise (same shapes, or one a scalar).
+func (b *Builder) Sub(x, y *G.Node) *G.Node { return b.binary("sub", x, y, G.Sub) }
+
+// Mul returns x ⊙ y elementwise (same shapes, or one a scalar).
+func (b *Builder) Mul(x, y *G.Node) *G.Node { return b.binary("mul", x, y, G.HadamardProd) }
+
+// Div returns x / y elementwise (same shapes, or one a scalar).
+func (b *Builder) Div(x, y *G.Node) *G.Node { return b.binary("div", x, y, G.HadamardDiv) }
+
+// Pow returns x^y elementwise (same shapes, or one a scalar), e.g. the retina's learned power
+// (MODEL.md 4.1 step 6).
+func (b *Builder) Pow(x, y *G.Node) *G.Node { return b.binary("pow", x, y, G.Pow) }
+
+// binary checks the shapes of an elementwise operation and applies fn.
+func (b *Builder) binary(op string, x, y *G.Node, fn func(x, y *G.Node) (*G.Node, error)) *G.Node {
+	return b.step(op, []arg{need("x", x), need("y", y)}, func() (*G.Node, error) {
+		if !sameShape(x.Shape(), y.Shape()) && !x.IsScalar() && !y.IsScalar() {
+			return nil, shapeErr("shapes differ and neither is a scalar (use a Broadcast method)")
+		}
+		return fn(x, y)
+	})
+}
+
+// BroadcastAdd returns x + y with broadcasting: x and y have the same rank and equal sizes
+// except along the axes of leftPattern, where x has size 1 and is repeated to y's size, and of
+// rightPattern, where y has size 1 and is repeated to x's. Any rank works: runs of neighbouring
+// axes broadcast alike are merged first, because gorgonia's broadcast patterns address four
+// axes only. Example, a bias over an NCTHW map: BroadcastAdd(x [N,C,T,H,W], b [1,C,1,1,1], nil,
+// []byte{0, 2, 3, 4}).
+func (b *Builder) BroadcastAdd(x, y *G.Node, leftPattern, rightPattern []byte) *G.Node {
+	return b.broadcast("broadcastadd", x, y, leftPattern, rightPattern, G.BroadcastAdd)
+}
+
+// BroadcastSub is BroadcastAdd for x − y.
+func (b *Builder) BroadcastSub(x, y *G.Node, leftPattern, rightPattern []byte) *G.Node {
+	return b.broadcast("broadcastsub", x, y, leftPattern, rightPattern, G.BroadcastSub)
+}
+
+// BroadcastMul is BroadcastAdd for x ⊙ y.
+func (b *Builder) BroadcastMul(x, y *G.Node, leftPattern, rightPattern []byte) *G.Node {
+	return b.broadcast("broadcastmul", x, y, leftPattern, rightPattern, G.BroadcastHadamardProd)
+}
+
+// BroadcastDiv is BroadcastAdd for x / y.
+func (b *Builder) BroadcastDiv(x, y *G.Node, leftPattern, rightPattern []byte) *G.Node {
+	return b.broadcast("broadcastdiv", x, y, leftPattern, rightPattern, G.BroadcastHadamardDiv)
+}
+
+// broadcast checks the patterns, merges runs of axes broadcast alike, applies fn and restores
+// the full output shape.
+func (b *Builder) broadcast(op string, x, y *G.Node, left, right []byte, fn func(x, y *G.Node, l, r []byte) (*G.Node, error)) *G.Node {
+	return b.step(op, []arg{need("x", x), need("y", y)}, func() (*G.Node, error) {
+		xs, ys := x.Shape(), y.Shape()
+		if len(xs) != len(ys) {
+			return nil, shapeErr("x and y must have the same rank")
+		}
+		// kind[i]: 'l' x repeated along i, 'r' y repeated along i, '=' sizes equal.
+		kind := make([]byte, len(xs))
+		for i := range kind {
+			kind[i] = '='
+		}
+		for _, p := range []struct {
+			axes []byte
+			k    byte
+			s    tensor.Shape
+		}{{left, 'l', xs}, {right, 'r', ys}} {
+			for _, a := range p.axes {
+				if int(a) >= len(xs) || kind[a] != '=' {
+					return nil, shapeErr("broadcast axis %d out of range or in both patterns", a)
+				}
+				if p.s[a] != 1 {
+					return nil, shapeErr("broadcast axis %d has size %d, want 1", a, p.s[a])
+				}
+				kind[a] = p.k
+			}
+		}
+		out := xs.Clone()
+		for i, k := range kind {
+			switch {
+			case k == 'l':
+				out[i] = ys[i]
+			case k == '=' && xs[i] != ys[i]:
+				return nil, shapeErr("axis %d: sizes %d and %d differ and it is in no pattern", i, xs[i], ys[i])
+			}
+		}
+		// Merge runs of equal kind.
+		var mx, my tensor.Shape
+		var ml, mr []byte
+		for i := 0; i < len(kind); {
+			j, px, py := i, 1, 1
+			for ; j < len(kind) && kind[j] == kind[i]; j++ {
+				px, py = px*xs[j], py*ys[j]
+			}
+			switch kind[i] {
+			case 'l':
+				ml = append(ml, byte(len(mx)))
+			case 'r':
+				mr = append(mr, byte(len(mx)))
+			}
+			mx, my = append(mx, px), append(my, py)
+			i = j
+		}
+		if len(mx) > 4 {
+			return nil, shapeErr("more than 4 alternating broadcast runs (gorgonia's limit)")
+		}
+		x2, y2 := x, y
+		var err error
+		if len(xs) > 4 { // merge only when needed: a reshape of a live input copies it
+			if x2, err = b.reshape(x, mx); err != nil {
+				return nil, err
+			}
+			if y2, err = b.reshape(y, my); err != nil {
+				return nil, err
+			}
+		} else {
+			mx, my, ml, mr = xs, ys, nil, nil
+			for i, k := range kind {
+				switch k {
+				case 'l':
+					ml = append(ml, byte(i))
+				case 'r':
+					mr = append(mr, byte(i))
+				}
+			}
+		}
+		z, err := fn(x2, y2, ml, mr)
+		if err != nil || sameShape(z.Shape(), out) {
+			return z, err
+		}
+		return b.reshape(z, out)
+	})
+}
+
+// MatMul returns the matrix product x·y of x [m, k] and y [k, n].
+func (b *Builder) MatMul(x, y *G.Node) *G.Node {
+	return b.step("matmul", []arg{need("x", x), need("y", y)}, func() (*G.Node, error) {
+		xs, ys := x.Shape(), y.Shape()
+		if len(xs) != 2 || len(ys) != 2 || xs[1] != ys[0] {
+			return nil, shapeErr("want x [m, k] and y [k, n]")
+		}
+		return G.Mul(x, y)
+	})
+}
+
+// Tanh returns tanh(x) elementwise.
+func (b *Builder) Tanh(x *G.Node) *G.Node { return b.unary("tanh", x, G.Tanh) }
+
+// Sigmoid returns 1/(1 + e^−x) elementwise.
+func (b *Builder) Sigmoid(x *G.Node) *G.Node { return b.unary("sigmoid", x, G.Sigmoid) }
+
+// Exp returns e^x elementwise.
+func (b *Builder) Exp(x *G.Node) *G.Node { return b.unary("exp", x, G.Exp) }
+
+// Log returns the natural logarithm of x elementwise.
+func (b *Builder) Log(x *G.Node) *G.Node { return b.unary("log", x, G.Log) }
+
+// Neg returns −x.
+func (b *Builder) Neg(x *G.Node) *G.Node { return b.unary("neg", x, G.Neg) }
+
+// Square returns x² elementwise.
+func (b *Builder) Square(x *G.Node) *G.Node { return b.unary("square", x, G.Square) }
+
+// Sqrt returns √x elementwise.
+func (b *Builder) Sqrt(x *G.Node) *G.Node { return b.unary("sqrt", x, G.Sqrt) }
+
+// Cos returns cos(x) elementwise.
+func (b *Builder) Cos(x *G.Node) *G.Node { return b.unary("cos", x, G.Cos) }
+
+// Sin returns sin(x) elementwise.
+func (b *Builder) Sin(x *G.Node) *G.Node { return b.unary("sin", x, G.Sin) }
+
+// Relu returns max(x, 0) elementwise.
+func (b *Builder) Relu(x *G.Node) *G.Node { return b.unary("relu", x, G.Rectify) }
+
+// unary applies an elementwise gorgonia function.
+func (b *Builder) unary(op string, x *G.Node, fn func(*G.Node) (*G.Node, error)) *G.Node {
+	return b.step(op, []arg{need("x", x)}, func() (*G.Node, error) { return fn(x) })
+}
+
+// Scale returns s·x.
+func (b *Builder) Scale(x *G.Node, s float64) *G.Node {
+	return b.Mul(x, b.Constant(s, x))
+}
+
+// ClampMin returns max(x, lo) elementwise, as lo + relu(x − lo), so the gradient is 1 above lo
+// and 0 below (the monitor intersection's clipped denominator, MODEL.md 4.1 step 4).
+func (b *Builder) ClampMin(x *G.Node, lo float64) *G.Node {
+	c := b.Constant(lo, x)
+	return b.Add(b.Relu(b.Sub(x, c)), c)
+}
+
+// Act returns the nonlinearity n of x times its fixed gamma (MODEL.md 1.4): γ·gelu (the GELU
+// kernel), γ·x·σ(x), γ·elu(x), γ·tanh(x), or x itself for identity.
+func (b *Builder) Act(x *G.Node, n Nonlinearity) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	if err := n.Validate(); err != nil {
+		b.fail("act", []arg{need("x", x)}, err)
+		return nil
+	}
+	switch n {
+	case GELU:
+		return b.GELU(x)
+	case SiLU:
+		return b.Scale(b.Mul(x, b.Sigmoid(x)), n.Gamma())
+	case ELU:
+		// elu(x) = relu(x) + (e^{min(x, 0)} − 1), with min(x, 0) = −relu(−x).
+		e := b.unary("expm1", b.Neg(b.Relu(b.Neg(x))), G.Expm1)
+		return b.Scale(b.Add(b.Relu(x), e), n.Gamma())
+	case Tanh:
+		return b.Scale(b.Tanh(x), n.Gamma())
+	}
+	return x
+}
+
+// Reshape returns x with a new shape of the same size. It copies nothing when x is read by
+// nothing else after it; otherwise it copies, because gorgonia's in-place operations would
+// write through a shared buffer into x (see reshapeOp).
+func (b *Builder) Reshape(x *G.Node, shape ...int) *G.Node {
+	return b.step("reshape", []arg{need("x", x)}, func() (*G.Node, error) {
+		s := tensor.Shape(shape)
+		if s.TotalSize() != x.Shape().TotalSize() {
+			return nil, shapeErr("cannot reshape to %v: sizes differ", shape)
+		}
+		if sameShape(s, x.Shape()) {
+			return x, nil
+		}
+		return b.reshape(x, s.Clone())
+	})
+}
+
+// Transpose returns x with its axes permuted: output axis i is input axis axes[i]. The result
+// is materialised by gorgonia.
+func (b *Builder) Transpose(x *G.Node, axes ...int) *G.Node {
+	return b.step("transpose", []arg{need("x", x)}, func() (*G.Node, error) {
+		if !isPermutation(axes, x.Dims()) {
+			return nil, shapeErr("axes %v are not a permutation of %d axes", axes, x.Dims())
+		}
+		return G.Transpose(x, axes...)
+	})
+}
+
+// isPermutation reports whether axes holds each of 0 … n−1 once.
+func isPermutation(axes []int, n int) bool {
+	if len(axes) != n {
+		return false
+	}
+	s := slices.Clone(axes)
+	slices.Sort(s)
+	for i, a := range s {
+		if a != i {
+			return false
+		}
+	}
+	return true
+}
+
+// Slice returns elements [start, end) of x along axis, keeping the axis (also when end − start
+// is 1). gorgonia copies the slice.
+func (b *Builder) Slice(x *G.Node, axis, start, end int) *G.Node {
+	return b.step("slice", []arg{need("x", x)}, func() (*G.Node, error) {
+		xs := x.Shape()
+		if axis < 0 || axis >= len(xs) || start < 0 || end > xs[axis] || start >= end {
+			return nil, shapeErr("cannot take [%d, %d) of axis %d", start, end, axis)
+		}
+		if start == 0 && end == xs[axis] {
+			return x, nil
+		}
+		sl := make([]tensor.Slice, axis+1)
+		sl[axis] = G.S(start, end)
+		y, err := G.Slice(x, sl...)
+		if err != nil {
+			return nil, err
+		}
+		want := xs.Clone()
+		want[axis] = end - start
+		if !sameShape(y.Shape(), want) {
+			return b.reshape(y, want)
+		}
+		return y, nil
+	})
+}
+
+// Concat joins xs along axis; they agree on every other axis.
+func (b *Builder) Concat(axis int, xs ...*G.Node) *G.Node {
+	return b.step("concat", listArgs(xs), func() (*G.Node, error) {
+		if len(xs) == 0 {
+			return nil, shapeErr("nothing to concatenate")
+		}
+		s0 := xs[0].Shape()
+		if axis < 0 || axis >= len(s0) {
+			return nil, shapeErr("axis %d out of range", axis)
+		}
+		for i, x := range xs[1:] {
+			s := x.Shape()
+			if len(s) != len(s0) {
+				return nil, shapeErr("x%d has rank %d, x0 %d", i+1, len(s), len(s0))
+			}
+			for a := range s {
+				if a != axis && s[a] != s0[a] {
+					return nil, shapeErr("x%d differs from x0 on axis %d", i+1, a)
+				}
+			}
+		}
+		if len(xs) == 1 {
+			return xs[0], nil
+		}
+		return G.Concat(axis, xs...)
+	})
+}
+
+// CatGroups joins xs [N, C_i, …] along axis 1 interleaved by groups (MODEL.md 1.5, cat_groups):
+// for each group g, chunk g of xs[0], then chunk g of xs[1], and so on; each C_i must divide by
+// groups. With one group it is Concat along axis 1.
+func (b *Builder) CatGroups(groups int, xs ...*G.Node) *G.Node {
+	return b.step("catgroups", listArgs(xs), func() (*G.Node, error) {
+		if len(xs) == 0 || groups < 1 {
+			return nil, shapeErr("need inputs and groups ≥ 1, got %d inputs, %d groups", len(xs), groups)
+		}
+		s0 := xs[0].Shape()
+		if len(s0) < 2 {
+			return nil, shapeErr("inputs must be [N, C, …]")
+		}
+		rest := tensor.Shape(s0[2:]).TotalSize()
+		total := 0
+		parts := make([]*G.Node, len(xs))
+		for i, x := range xs {
+			s := x.Shape()
+			if len(s) != len(s0) || s[0] != s0[0] || !sameShape(tensor.Shape(s[2:]), tensor.Shape(s0[2:])) {
+				return nil, shapeErr("x%d differs from x0 outside axis 1", i)
+			}
+			if s[1]%groups != 0 {
+				return nil, shapeErr("x%d has %d channels, not divisible by %d groups", i, s[1], groups)
+			}
+			total += s[1]
+			// [N, C_i, …] → [N, G, C_i/G·rest]: each group's chunk is contiguous.
+			var err error
+			if parts[i], err = b.reshape(x, tensor.Shape{s[0], groups, s[1] / groups * rest}); err != nil {
+				return nil, err
+			}
+		}
+		cat := parts[0]
+		if len(parts) > 1 {
+			var err error
+			if cat, err = G.Concat(2, parts...); err != nil {
+				return nil, err
+			}
+		}
+		out := s0.Clone()
+		out[1] = total
+		return b.reshape(cat, out)
+	})
+}
+
+// listArgs names the inputs of an n-ary operation x0, x1, ….
+func listArgs(xs []*G.Node) []arg {
+	out := make([]arg, len(xs))
+	for i, x := range xs {
+		out[i] = need(fmt.Sprintf("x%d", i), x)
+	}
+	return out
+}
+
+// Sum returns the sum of x over axes, which are removed; no axes sums everything to a scalar.
+func (b *Builder) Sum(x *G.Node, axes ...int) *G.Node {
+	return b.reduce("sum", x, axes, G.Sum)
+}
+
+// Mean returns the mean of x over axes, which are removed; no axes averages everything.
+func (b *Builder) Mean(x *G.Node, axes ...int) *G.Node {
+	return b.reduce("mean", x, axes, G.Mean)
+}
+
+// reduce checks the axes of a reduction and applies fn.
+func (b *Builder) reduce(op string, x *G.Node, axes []int, fn func(*G.Node, ...int) (*G.Node, error)) *G.Node {
+	return b.step(op, []arg{need("x", x)}, func() (*G.Node, error) {
+		seen := map[int]bool{}
+		for _, a := range axes {
+			if a < 0 || a >= x.Dims() || seen[a] {
+				return nil, shapeErr("axes %v: out of range or repeated", axes)
+			}
+			seen[a] = true
+		}
+		return fn(x, axes...)
+	})
+}
+
+// Constant returns a scalar constant with value of like's dtype; gorgonia broadcasts it in the
+// elementwise operations. It needs no gradient.
+func (b *Builder) Constant(value float64, like *G.Node) *G.Node {
+	return b.step("constant", []arg{need("like", like)}, func() (*G.Node, error) {
+		var c *G.Node
+		if like.Dtype() == tensor.Float32 {
+			c = G.NewConstant(float32(value), G.In(b.g))
+		} else {
+			c = G.NewConstant(value, G.In(b.g))
+		}
+		b.noGrad[c] = true
+		return c, nil
+	})
+}
+
+// sameShape reports whether a and b have the same rank and sizes. tensor.Shape.Eq is
+// looser: it calls a row vector (1, n) equal to (n), which would make Reshape(x, 1, n) of
+// an (n) vector a no-op.
+func sameShape(a, b tensor.Shape) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
