@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strings"
 
 	"github.com/fmcore/fmcore/model/core"
 	"github.com/fmcore/fmcore/model/modulation"
@@ -37,8 +38,18 @@ type Network struct {
 	Sessions map[string]*Session
 
 	coreSpecs []nn.ParamSpec
-	values    map[string][]float32 // every parameter by full name
+	values    map[string][]float32 // every parameter by qualified name (ParamKey)
 	specs     map[string]nn.ParamSpec
+}
+
+// ParamKey qualifies a parameter name with its session: the core's names stay as they
+// are ("core.…"); a session's own are prefixed by its key ("7-1/readout.mu"), since every
+// session has parameters of the same names.
+func ParamKey(session, name string) string {
+	if session == "" || strings.HasPrefix(name, "core.") {
+		return name
+	}
+	return session + "/" + name
 }
 
 // Build is the composition root (STYLE.md rule 4): it builds every module of the network
@@ -55,7 +66,7 @@ func Build(cfg Config, sessions []SessionSpec, seed uint64) (*Network, error) {
 	n := &Network{Config: cfg, Core: c, Sessions: map[string]*Session{}, values: map[string][]float32{}, specs: map[string]nn.ParamSpec{}}
 	n.coreSpecs = cfg.CoreParams()
 	rng := rand.New(rand.NewPCG(seed, 0xc0de))
-	if err := n.initParams(n.coreSpecs, rng); err != nil {
+	if err := n.initParams("", n.coreSpecs, rng); err != nil {
 		return nil, err
 	}
 	for _, s := range sessions {
@@ -90,18 +101,19 @@ func (n *Network) AddSession(s SessionSpec, rng *rand.Rand) error {
 	}
 	sess := &Session{Key: s.Key, Units: s.Units, Perspective: p, Modulation: m, Readout: r, specs: cfg.SessionParams(s.Units)}
 	n.Sessions[s.Key] = sess
-	return n.initParams(sess.specs, rng)
+	return n.initParams(s.Key, sess.specs, rng)
 }
 
-// initParams stores the initial value of every spec.
-func (n *Network) initParams(specs []nn.ParamSpec, rng *rand.Rand) error {
+// initParams stores the initial value of every spec of a session (or of the core, with
+// an empty key).
+func (n *Network) initParams(key string, specs []nn.ParamSpec, rng *rand.Rand) error {
 	for _, sp := range specs {
 		v := make([]float32, sp.Size())
 		if err := sp.Fill(v, rng); err != nil {
 			return fmt.Errorf("model: %w", err)
 		}
-		n.values[sp.Name] = v
-		n.specs[sp.Name] = sp
+		n.values[ParamKey(key, sp.Name)] = v
+		n.specs[ParamKey(key, sp.Name)] = sp
 	}
 	return nil
 }
@@ -115,13 +127,13 @@ func hashKey(key string) uint64 {
 	return h
 }
 
-// Value returns the values of the parameter with the given full name (nil if absent);
-// the slice is the network's own storage.
-func (n *Network) Value(name string) []float32 { return n.values[name] }
+// Value returns the values of the parameter with the given qualified name (ParamKey;
+// nil if absent); the slice is the network's own storage.
+func (n *Network) Value(key string) []float32 { return n.values[key] }
 
-// Spec returns the spec of the parameter with the given full name.
-func (n *Network) Spec(name string) (nn.ParamSpec, bool) {
-	s, ok := n.specs[name]
+// Spec returns the spec of the parameter with the given qualified name.
+func (n *Network) Spec(key string) (nn.ParamSpec, bool) {
+	s, ok := n.specs[key]
 	return s, ok
 }
 
@@ -146,15 +158,16 @@ func (n *Network) SessionKeys() []string {
 	return keys
 }
 
-// SetValue replaces a parameter's values (loading a checkpoint).
-func (n *Network) SetValue(name string, v []float32) error {
-	sp, ok := n.specs[name]
+// SetValue replaces the values of the parameter with the given qualified name (loading
+// a checkpoint).
+func (n *Network) SetValue(key string, v []float32) error {
+	sp, ok := n.specs[key]
 	if !ok {
-		return fmt.Errorf("model: no parameter %s", name)
+		return fmt.Errorf("model: no parameter %s", key)
 	}
 	if len(v) != sp.Size() {
-		return fmt.Errorf("model: %s has %d values, its shape %v needs %d", name, len(v), sp.Shape, sp.Size())
+		return fmt.Errorf("model: %s has %d values, its shape %v needs %d", key, len(v), sp.Shape, sp.Size())
 	}
-	copy(n.values[name], v)
+	copy(n.values[key], v)
 	return nil
 }

@@ -36,7 +36,7 @@ func goldenNetwork(t *testing.T, g *modeltest.Golden) *Network {
 		t.Fatal(err)
 	}
 	for _, name := range g.Names("params") {
-		if err := n.SetValue(name, g.F32(t, "params", name)); err != nil {
+		if err := n.SetValue(ParamKey("1-1", name), g.F32(t, "params", name)); err != nil {
 			t.Fatalf("fixture parameter: %v", err)
 		}
 	}
@@ -97,7 +97,7 @@ func TestParityTrainingWindow(t *testing.T) {
 	modeltest.Close(t, "loss", []float64{loss}, g.F64(t, "outputs", "loss"), 1e-4, 0)
 	for _, name := range g.Names("grads") {
 		want := g.F64(t, "grads", name)
-		got, ok := grads[name]
+		got, ok := grads[ParamKey("1-1", name)]
 		if !ok {
 			continue // gradients of inputs
 		}
@@ -289,4 +289,25 @@ func TestEvaluationIsMeanOfStreams(t *testing.T) {
 		want[i] = math.Exp(m)
 	}
 	modeltest.Close(t, "ensemble rates", rates, want, 1e-6, 0)
+}
+
+// TestSessionsOwnTheirParameters checks that two sessions never share storage: each has
+// its own perspective, modulation and readout; both read the one core.
+func TestSessionsOwnTheirParameters(t *testing.T) {
+	n, err := Build(tinyConfig(), []SessionSpec{{Key: "1-1", Units: 3}, {Key: "2-1", Units: 4}}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := n.Value(ParamKey("1-1", "readout.bias.0")), n.Value(ParamKey("2-1", "readout.bias.0"))
+	if len(a) != 3 || len(b) != 4 {
+		t.Fatalf("readout biases have %d and %d values, want 3 and 4", len(a), len(b))
+	}
+	p1, p2 := n.Value(ParamKey("1-1", "perspective.monitor.center")), n.Value(ParamKey("2-1", "perspective.monitor.center"))
+	p1[0] = 7
+	if p2[0] == 7 {
+		t.Error("sessions share their perspective parameters")
+	}
+	if ParamKey("1-1", "core.recurrent.out.bias.0") != "core.recurrent.out.bias.0" {
+		t.Error("core parameters must not be qualified by session")
+	}
 }

@@ -147,7 +147,7 @@ func (s *Stepper) Step(frames []uint8, eye, behavior []float32) ([]float32, erro
 	S := cfg.Streams
 	for k := range S {
 		for i, node := range s.learn {
-			if err := setData(node.Value().Data(), s.net.values[fullName(s.net, s.names[i], k)]); err != nil {
+			if err := setData(node.Value().Data(), s.net.values[fullName(s.net, s.sess.Key, s.names[i], k)]); err != nil {
 				return nil, fmt.Errorf("model: parameter %s: %w", s.names[i], err)
 			}
 		}

@@ -124,8 +124,8 @@ func newWindow(n *Network, sess *Session, N, T, burnin int, grad bool, dt tensor
 
 // Run computes one window with stream s's weights and returns the mean Poisson loss of
 // the frames after burn-in and the log-rates [N, T, U] (valid until the next Run). With
-// a gradient window, the gradients are added to grads under each parameter's full name
-// (grads[name] must be allocated by the caller for every name of Network.Params).
+// a gradient window, the gradients are added to grads under each parameter's qualified
+// name (ParamKey; names missing from grads are skipped).
 func (w *Window) Run(s int, in *Batch, grads map[string][]float32) (float64, []float32, error) {
 	if s < 0 || s >= w.net.Config.Streams {
 		return 0, nil, fmt.Errorf("model: stream %d of %d", s, w.net.Config.Streams)
@@ -146,7 +146,7 @@ func (w *Window) Run(s int, in *Batch, grads map[string][]float32) (float64, []f
 	}
 	if w.grad && grads != nil {
 		for i, node := range w.learn {
-			name := fullName(w.net, w.names[i], s)
+			name := fullName(w.net, w.sess.Key, w.names[i], s)
 			dst, ok := grads[name]
 			if !ok {
 				continue
@@ -164,7 +164,7 @@ func (w *Window) Run(s int, in *Batch, grads map[string][]float32) (float64, []f
 // let copies stream s's parameters and the batch into the graph.
 func (w *Window) let(s int, in *Batch) error {
 	for i, node := range w.learn {
-		src := w.net.values[fullName(w.net, w.names[i], s)]
+		src := w.net.values[fullName(w.net, w.sess.Key, w.names[i], s)]
 		if err := setData(node.Value().Data(), src); err != nil {
 			return fmt.Errorf("model: parameter %s: %w", w.names[i], err)
 		}
@@ -200,12 +200,13 @@ func (w *Window) let(s int, in *Batch) error {
 	return nil
 }
 
-// fullName maps a slot name to the stored parameter of stream s.
-func fullName(n *Network, slot string, s int) string {
-	if _, shared := n.specs[slot]; shared {
-		return slot
+// fullName maps a slot name to the qualified name (ParamKey) of session key's parameter
+// of stream s.
+func fullName(n *Network, key, slot string, s int) string {
+	if sp, ok := n.specs[ParamKey(key, slot)]; ok && sp.Stream < 0 {
+		return ParamKey(key, slot) // shared by the streams
 	}
-	return nn.StreamName(slot, s)
+	return ParamKey(key, nn.StreamName(slot, s))
 }
 
 // backing wraps data as a tensor of dtype dt and the given shape (converting to float64

@@ -162,12 +162,13 @@ func saveModel(dir string, net *model.Network, opt *train.SgdClip, m savedModel)
 	if opt != nil {
 		mom = opt.State()
 	}
-	tensors := func(names []string) []checkpoint.Tensor {
+	tensors := func(key string, names []string) []checkpoint.Tensor {
 		var ts []checkpoint.Tensor
 		for _, n := range names {
-			sp, _ := net.Spec(n)
-			ts = append(ts, checkpoint.Tensor{Name: n, Shape: sp.Shape, Data: net.Value(n)})
-			if v, ok := mom[n]; ok {
+			q := model.ParamKey(key, n)
+			sp, _ := net.Spec(q)
+			ts = append(ts, checkpoint.Tensor{Name: n, Shape: sp.Shape, Data: net.Value(q)})
+			if v, ok := mom[q]; ok {
 				ts = append(ts, checkpoint.Tensor{Name: momentumPre + n, Shape: sp.Shape, Data: v})
 			}
 		}
@@ -180,7 +181,7 @@ func saveModel(dir string, net *model.Network, opt *train.SgdClip, m savedModel)
 	for _, sp := range net.CoreParams() {
 		coreNames = append(coreNames, sp.Name)
 	}
-	core := checkpoint.File{Header: header(), Tensors: tensors(coreNames)}
+	core := checkpoint.File{Header: header(), Tensors: tensors("", coreNames)}
 	core.Header.Metadata[metaEpoch] = strconv.Itoa(m.Epoch)
 	core.Header.Metadata[metaBestCorr] = strconv.FormatFloat(m.BestCorr, 'g', -1, 64)
 	sessions := map[string]checkpoint.File{}
@@ -189,7 +190,7 @@ func saveModel(dir string, net *model.Network, opt *train.SgdClip, m savedModel)
 		for _, sp := range net.SessionParams(key) {
 			names = append(names, sp.Name)
 		}
-		f := checkpoint.File{Header: header(), Tensors: tensors(names)}
+		f := checkpoint.File{Header: header(), Tensors: tensors(key, names)}
 		if st, ok := m.Stats[key]; ok {
 			b, _ := json.Marshal(st)
 			f.Header.Metadata[metaStats] = string(b)
@@ -248,11 +249,11 @@ func loadModel(dir string, keys ...string) (*model.Network, map[string][]float32
 		return nil, nil, m, fmt.Errorf("load model %s: %w", dir, err)
 	}
 	mom := map[string][]float32{}
-	load := func(name string, f checkpoint.File, want map[string][]int) error {
+	load := func(key, name string, f checkpoint.File, want map[string][]int) error {
 		var weights []checkpoint.Tensor
 		for _, t := range f.Tensors {
 			if n, ok := strings.CutPrefix(t.Name, momentumPre); ok {
-				mom[n] = t.Data
+				mom[model.ParamKey(key, n)] = t.Data
 				continue
 			}
 			weights = append(weights, t)
@@ -261,16 +262,16 @@ func loadModel(dir string, keys ...string) (*model.Network, map[string][]float32
 			return fmt.Errorf("load model %s: %s: %w", dir, name, err)
 		}
 		for _, t := range weights {
-			if err := net.SetValue(t.Name, t.Data); err != nil {
+			if err := net.SetValue(model.ParamKey(key, t.Name), t.Data); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	want := func(specs []string) map[string][]int {
+	want := func(key string, specs []string) map[string][]int {
 		out := map[string][]int{}
 		for _, n := range specs {
-			sp, _ := net.Spec(n)
+			sp, _ := net.Spec(model.ParamKey(key, n))
 			out[n] = sp.Shape
 		}
 		return out
@@ -279,7 +280,7 @@ func loadModel(dir string, keys ...string) (*model.Network, map[string][]float32
 	for _, sp := range net.CoreParams() {
 		names = append(names, sp.Name)
 	}
-	if err := load(checkpoint.CoreFile, core, want(names)); err != nil {
+	if err := load("", checkpoint.CoreFile, core, want("", names)); err != nil {
 		return nil, nil, m, err
 	}
 	for _, k := range keys {
@@ -287,7 +288,7 @@ func loadModel(dir string, keys ...string) (*model.Network, map[string][]float32
 		for _, sp := range net.SessionParams(k) {
 			names = append(names, sp.Name)
 		}
-		if err := load("session "+k, files[k], want(names)); err != nil {
+		if err := load(k, "session "+k, files[k], want(k, names)); err != nil {
 			return nil, nil, m, err
 		}
 	}

@@ -263,14 +263,10 @@ func (j *trainJob) run(ctx context.Context, first int, mom map[string][]float32,
 	var history []train.Report
 	if first > 0 {
 		// Drop the lines an interrupted run wrote after its last checkpoint.
-		history = readLog(logPath, first)
-		if err := os.Remove(logPath); err != nil && !os.IsNotExist(err) {
+		var lines []string
+		history, lines = readLog(logPath, first)
+		if err := writeFileAtomic(logPath, []byte(strings.Join(lines, ""))); err != nil {
 			return err
-		}
-		for _, r := range history {
-			if err := appendLog(logPath, r); err != nil {
-				return err
-			}
 		}
 	}
 	bar := newProgress(j.io.Err, "epoch", "steps")
@@ -344,14 +340,16 @@ func jsonReport(r train.Report) map[string]any {
 		"val_corr": num(r.ValCorr), "steps": r.Steps, "frames": r.Frames, "seconds": r.Duration.Seconds()}
 }
 
-// readLog reads the epochs before first from a run's log (for the curve after --resume);
-// lines of later epochs (written by an interrupted run) are dropped.
-func readLog(path string, first int) []train.Report {
+// readLog reads the epochs before first from a run's log (for the curve after --resume),
+// and their lines (with newlines); lines of later epochs, written by an interrupted run
+// after its last checkpoint, are dropped.
+func readLog(path string, first int) ([]train.Report, []string) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	var out []train.Report
+	var lines []string
 	for _, line := range strings.Split(string(b), "\n") {
 		var m struct {
 			Epoch     int      `json:"epoch"`
@@ -370,6 +368,7 @@ func readLog(path string, first int) []train.Report {
 			return *p
 		}
 		out = append(out, train.Report{Epoch: m.Epoch, LR: m.LR, TrainLoss: val(m.TrainLoss), ValLoss: val(m.ValLoss), ValCorr: val(m.ValCorr)})
+		lines = append(lines, line+"\n")
 	}
-	return out
+	return out, lines
 }

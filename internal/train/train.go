@@ -136,22 +136,23 @@ func New(net *model.Network, sessions []Session, cfg Config, frozen ...string) (
 			}
 		}
 		for _, sp := range net.SessionParams(s.Key) {
-			t.addParam(sp)
+			t.addParam(model.ParamKey(s.Key, sp.Name), sp)
 		}
 	}
 	for _, sp := range net.CoreParams() {
-		t.addParam(sp)
+		t.addParam(sp.Name, sp)
 	}
 	sort.Slice(t.params, func(i, j int) bool { return t.params[i].Name < t.params[j].Name })
 	return t, nil
 }
 
-func (t *Trainer) addParam(sp nn.ParamSpec) {
-	p := &Param{Name: sp.Name, Shape: sp.Shape, Value: t.net.Value(sp.Name), Grad: make([]float32, sp.Size()),
+// addParam registers the parameter with qualified name key (model.ParamKey).
+func (t *Trainer) addParam(key string, sp nn.ParamSpec) {
+	p := &Param{Name: key, Shape: sp.Shape, Value: t.net.Value(key), Grad: make([]float32, sp.Size()),
 		Scale: sp.Scale, Decay: sp.Decay, NormDims: sp.NormDims}
 	t.params = append(t.params, p)
-	t.byName[sp.Name] = p
-	t.grads[sp.Name] = p.Grad
+	t.byName[key] = p
+	t.grads[key] = p.Grad
 }
 
 // OnStep sets a function called after every training step (for progress bars).
@@ -243,8 +244,8 @@ func (t *Trainer) epoch(ctx context.Context, epoch int) (Report, error) {
 func (t *Trainer) markSession(key string, s int) {
 	for _, sp := range t.net.SessionParams(key) {
 		if sp.Stream < 0 || sp.Stream == s {
-			if p := t.byName[sp.Name]; !t.frozen(sp.Name) {
-				p.HasGrad = true
+			if !t.frozen(sp.Name) {
+				t.byName[model.ParamKey(key, sp.Name)].HasGrad = true
 			}
 		}
 	}

@@ -274,7 +274,7 @@ func isPermutation(axes []int, n int) bool {
 }
 
 // Slice returns elements [start, end) of x along axis, keeping the axis (also when end − start
-// is 1). gorgonia copies the slice.
+// is 1), as a copy (a kernel op: gorgonia's Slice merges distinct slices, see copy.go).
 func (b *Builder) Slice(x *G.Node, axis, start, end int) *G.Node {
 	return b.step("slice", []arg{need("x", x)}, func() (*G.Node, error) {
 		xs := x.Shape()
@@ -284,18 +284,11 @@ func (b *Builder) Slice(x *G.Node, axis, start, end int) *G.Node {
 		if start == 0 && end == xs[axis] {
 			return x, nil
 		}
-		sl := make([]tensor.Slice, axis+1)
-		sl[axis] = G.S(start, end)
-		y, err := G.Slice(x, sl...)
-		if err != nil {
-			return nil, err
-		}
+		outer, inner := prodOf(xs[:axis]), prodOf(xs[axis+1:])
 		want := xs.Clone()
 		want[axis] = end - start
-		if !sameShape(y.Shape(), want) {
-			return b.reshape(y, want)
-		}
-		return y, nil
+		w := (end - start) * inner
+		return b.copyBlock(x, blockCopy{Rows: outer, In: xs[axis] * inner, Out: w, Src: start * inner, Width: w}, want)
 	})
 }
 
@@ -323,8 +316,25 @@ func (b *Builder) Concat(axis int, xs ...*G.Node) *G.Node {
 		if len(xs) == 1 {
 			return xs[0], nil
 		}
-		return G.Concat(axis, xs...)
+		outer, inner := prodOf(s0[:axis]), prodOf(s0[axis+1:])
+		widths := make([]int, len(xs))
+		out := s0.Clone()
+		out[axis] = 0
+		for i, x := range xs {
+			widths[i] = x.Shape()[axis] * inner
+			out[axis] += x.Shape()[axis]
+		}
+		return b.concatCols(xs, outer, widths, out)
 	})
+}
+
+// prodOf returns the product of the sizes, 1 for none.
+func prodOf(s []int) int {
+	p := 1
+	for _, n := range s {
+		p *= n
+	}
+	return p
 }
 
 // CatGroups joins xs [N, C_i, …] along axis 1 interleaved by groups (MODEL.md 1.5, cat_groups):
@@ -339,9 +349,9 @@ func (b *Builder) CatGroups(groups int, xs ...*G.Node) *G.Node {
 		if len(s0) < 2 {
 			return nil, shapeErr("inputs must be [N, C, …]")
 		}
-		rest := tensor.Shape(s0[2:]).TotalSize()
+		rest := prodOf(s0[2:])
 		total := 0
-		parts := make([]*G.Node, len(xs))
+		widths := make([]int, len(xs))
 		for i, x := range xs {
 			s := x.Shape()
 			if len(s) != len(s0) || s[0] != s0[0] || !sameShape(tensor.Shape(s[2:]), tensor.Shape(s0[2:])) {
@@ -351,22 +361,15 @@ func (b *Builder) CatGroups(groups int, xs ...*G.Node) *G.Node {
 				return nil, shapeErr("x%d has %d channels, not divisible by %d groups", i, s[1], groups)
 			}
 			total += s[1]
-			// [N, C_i, …] → [N, G, C_i/G·rest]: each group's chunk is contiguous.
-			var err error
-			if parts[i], err = b.reshape(x, tensor.Shape{s[0], groups, s[1] / groups * rest}); err != nil {
-				return nil, err
-			}
+			// x_i viewed as [N·G, C_i/G·rest]: row (n, g) is group g's chunk of sample n.
+			widths[i] = s[1] / groups * rest
 		}
-		cat := parts[0]
-		if len(parts) > 1 {
-			var err error
-			if cat, err = G.Concat(2, parts...); err != nil {
-				return nil, err
-			}
+		if len(xs) == 1 {
+			return xs[0], nil
 		}
 		out := s0.Clone()
 		out[1] = total
-		return b.reshape(cat, out)
+		return b.concatCols(xs, s0[0]*groups, widths, out)
 	})
 }
 

@@ -91,50 +91,11 @@ func (b *Builder) kernelPacked(s kernelSpec, parts []tensor.Shape, want []bool, 
 	return out, nil
 }
 
-// take returns elements [off, off+size) of the flat node packed, as a node of the given shape.
+// take returns elements [off, off+size) of the flat node packed, as a node of the given shape
+// (a copy).
 func (b *Builder) take(packed *G.Node, off int, shape tensor.Shape) (*G.Node, error) {
-	n, total := shape.TotalSize(), packed.Shape().TotalSize()
-	return b.kernel(kernelSpec{
-		name: "take", params: fmt.Sprintf("off=%d", off), out: shape,
-		run32: takeRun[float32](off, n),
-		run64: takeRun[float64](off, n),
-		grad: func(b *Builder, _ []*G.Node, _, dy *G.Node, _ []bool) []*G.Node {
-			return []*G.Node{b.step("untake", []arg{need("dy", dy)}, func() (*G.Node, error) {
-				return b.untake(dy, off, total)
-			})}
-		},
-	}, packed)
-}
-
-// untake is the adjoint of take: a flat node of total elements, zero except [off, off+size),
-// which holds x.
-func (b *Builder) untake(x *G.Node, off, total int) (*G.Node, error) {
-	n, shape := x.Shape().TotalSize(), x.Shape()
-	return b.kernel(kernelSpec{
-		name: "untake", params: fmt.Sprintf("off=%d", off), out: tensor.Shape{total},
-		run32: untakeRun[float32](off, n),
-		run64: untakeRun[float64](off, n),
-		grad: func(b *Builder, _ []*G.Node, _, dy *G.Node, _ []bool) []*G.Node {
-			return []*G.Node{b.step("take", []arg{need("dy", dy)}, func() (*G.Node, error) {
-				return b.take(dy, off, shape)
-			})}
-		},
-	}, x)
-}
-
-func takeRun[T kernels.Float](off, n int) runFn[T] {
-	return func(_ *kernels.Workspace, in [][]T, out []T) error {
-		copy(out, in[0][off:off+n])
-		return nil
-	}
-}
-
-func untakeRun[T kernels.Float](off, n int) runFn[T] {
-	return func(_ *kernels.Workspace, in [][]T, out []T) error {
-		clear(out)
-		copy(out[off:off+n], in[0])
-		return nil
-	}
+	n := shape.TotalSize()
+	return b.copyBlock(packed, blockCopy{Rows: 1, In: packed.Shape().TotalSize(), Out: n, Src: off, Width: n}, shape)
 }
 
 // nodeArgs wraps nodes as optional args (for anyNeedsGrad).

@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fmcore/fmcore/internal/config"
+	"github.com/fmcore/fmcore/model"
+)
+
+type finetuneOptions struct {
+	IO          IO
+	NewMouse    int
+	From        string
+	Data        string
+	Config      string
+	Out         string
+	Minutes     float64
+	FromScratch bool
+	Epochs      int
+	Seed        int64
+}
+
+func newFinetuneCmd(ios IO, runF func(context.Context, *finetuneOptions) error) *cobra.Command {
+	opts := &finetuneOptions{IO: ios}
+	if runF == nil {
+		runF = runFinetune
+	}
+	cmd := &cobra.Command{
+		Use:   "finetune --new-mouse 15 --from runs/foundation",
+		Short: "Adapt the frozen foundation core to a new mouse",
+		Long: `finetune loads the foundation core and the modulation LSTM of a trained run, freezes
+them, and trains the new mouse's own perspective, modulation MLP and readout (MODEL.md 8.2).
+--minutes keeps only the first minutes of the mouse's training trials (data-efficiency
+curves); --from-scratch trains an individual model of the same architecture, nothing
+loaded or frozen, as the baseline.`,
+		Example: `  fmcore finetune --new-mouse 15 --from runs/foundation
+  fmcore finetune --new-mouse 15 --from runs/foundation --minutes 8 --out runs/m15-8min
+  fmcore finetune --new-mouse 15 --from-scratch --minutes 8 --out runs/m15-8min-scratch`,
+		Args: exactArgs(0, "no positional arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+	}
+	f := cmd.Flags()
+	f.IntVar(&opts.NewMouse, "new-mouse", 0, "mouse to adapt to (required)")
+	f.StringVar(&opts.From, "from", "runs/foundation", "foundation run folder (its best model is used)")
+	f.StringVar(&opts.Data, "data", "", "dataset folder (default: the built-in simulated dataset)")
+	f.StringVar(&opts.Config, "config", "", "config for the training recipe (default: the foundation run's; with --from-scratch: small)")
+	f.StringVar(&opts.Out, "out", "", "run folder (default: runs/mouse<N>)")
+	f.Float64Var(&opts.Minutes, "minutes", 0, "keep only the first N minutes of training trials (0: all)")
+	f.BoolVar(&opts.FromScratch, "from-scratch", false, "train an individual model: nothing loaded or frozen")
+	f.IntVar(&opts.Epochs, "epochs", 0, "epochs (default: the config's)")
+	f.Int64Var(&opts.Seed, "seed", -1, "seed (default: the config's)")
+	return cmd
+}
+
+func runFinetune(ctx context.Context, opts *finetuneOptions) error {
+	if opts.NewMouse < 1 {
+		return usagef("--new-mouse is required: the number of the mouse to adapt to (1 or more)")
+	}
+	if !(opts.Minutes >= 0) || math.IsInf(opts.Minutes, 0) {
+		return usagef("--minutes %g, want 0 (all) or more", opts.Minutes)
+	}
+	if opts.Out == "" {
+		opts.Out = filepath.Join("runs", "mouse"+strconv.Itoa(opts.NewMouse))
+	}
+	if _, err := os.Stat(filepath.Join(opts.Out, "checkpoint")); err == nil {
+		return fmt.Errorf("--out %s already holds a run: choose another folder", opts.Out)
+	}
+	var foundation *model.Network
+	var cfg config.File
+	if !opts.FromScratch {
+		src := filepath.Join(opts.From, "best")
+		net, _, saved, err := loadModel(src)
+		if err != nil {
+			return fmt.Errorf("--from: %w (train one with fmcore train)", err)
+		}
+		for _, k := range net.SessionKeys() {
+			if mouseOf(k) == strconv.Itoa(opts.NewMouse) {
+				return fmt.Errorf("--new-mouse %d: the foundation in %s was trained on that mouse: choose a mouse it has not seen", opts.NewMouse, opts.From)
+			}
+		}
+		foundation, cfg = net, saved.Config
+	} else {
+		var err error
+		if cfg, err = config.Load("small"); err != nil {
+			return err
+		}
+	}
+	if opts.Config != "" {
+		c, err := config.Load(opts.Config)
+		if err != nil {
+			return err
+		}
+		if foundation != nil && !sameModel(c.Model, cfg.Model) {
+			return fmt.Errorf("--config %s describes another network than the foundation's: give only the recipe you want, or leave --config out", opts.Config)
+		}
+		cfg = c
+	}
+	if opts.Epochs > 0 {
+		cfg.Train.Epochs = opts.Epochs
+	}
+	if opts.Seed >= 0 {
+		cfg.Train.Seed = uint64(opts.Seed)
+	}
+	dir := opts.Data
+	var err error
+	if dir == "" {
+		if dir, err = defaultDataset(ctx, opts.IO); err != nil {
+			return err
+		}
+	}
+	mice, err := findMice(dir, strconv.Itoa(opts.NewMouse))
+	if err != nil {
+		return err
+	}
+	job := &trainJob{io: opts.IO, cfg: cfg, out: opts.Out}
+	if err := job.open(ctx, mice, nil, opts.Minutes); err != nil {
+		return err
+	}
+	defer job.close()
+	var specs []model.SessionSpec
+	for _, s := range job.sessions {
+		specs = append(specs, model.SessionSpec{Key: s.key, Units: s.data.Recording().Units.Len()})
+	}
+	if job.net, err = model.Build(cfg.Model, specs, cfg.Train.Seed); err != nil {
+		return err
+	}
+	if foundation != nil {
+		if err := transfer(foundation, job.net); err != nil {
+			return err
+		}
+		job.frozen = []string{"core.", "modulation.lstm."}
+	}
+	job.best = math.Inf(-1)
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return fmt.Errorf("--out %s: %w", opts.Out, err)
+	}
+	if err := job.writeRunInfo(dir); err != nil {
+		return err
+	}
+	slog.Info("fine-tuning", "mouse", opts.NewMouse, "sessions", len(job.sessions), "frozen", strings.Join(job.frozen, " "), "minutes", opts.Minutes)
+	return job.run(ctx, 0, nil, nil)
+}
+
+// transfer copies the foundation's core, and the modulation LSTM of its first session
+// (the public transfer recipe copies one scan's, MODEL.md 8.2), into every session of
+// the new network; the rest of the new network keeps its fresh initialisation.
+func transfer(from, to *model.Network) error {
+	for _, sp := range from.CoreParams() {
+		if err := to.SetValue(sp.Name, from.Value(sp.Name)); err != nil {
+			return fmt.Errorf("transfer the core: %w", err)
+		}
+	}
+	src := from.SessionKeys()[0]
+	for _, key := range to.SessionKeys() {
+		for _, sp := range to.SessionParams(key) {
+			if strings.HasPrefix(sp.Name, "modulation.lstm.") {
+				if err := to.SetValue(model.ParamKey(key, sp.Name), from.Value(model.ParamKey(src, sp.Name))); err != nil {
+					return fmt.Errorf("transfer the modulation LSTM: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// sameModel reports whether two model configs describe the same network.
+func sameModel(a, b model.Config) bool {
+	ta, _ := config.File{Model: a}.Marshal()
+	tb, _ := config.File{Model: b}.Marshal()
+	return string(ta) == string(tb)
+}
