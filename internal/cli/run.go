@@ -312,3 +312,12 @@ func sessionKeysOf(keys []string, mouse string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// sessionsIn lists the session keys of a model folder.
+func sessionsIn(dir string) ([]string, error) {
+	keys, err := checkpoint.Sessions(dir)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w (give a run folder or a checkpoint folder)", dir, err)
+	}
+	return keys, nil
+}

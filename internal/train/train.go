@@ -335,7 +335,7 @@ func (t *Trainer) validate(ctx context.Context, epoch int) (loss, corr float64, 
 
 // corrAcc accumulates per-unit sums for Pearson correlations over pooled frames.
 type corrAcc struct {
-	u                       int
+	u                        int
 	n, sx, sy, sxx, syy, sxy []float64
 }
 
