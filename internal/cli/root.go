@@ -96,7 +96,7 @@ modules, predicting every neuron's response to any video.`,
 	root.SetOut(ios.Out)
 	root.SetErr(ios.Err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newVersionCmd(ios, nil), newDataCmd(ios), newSimulateCmd(ios, nil), newModelCmd(ios), newTrainCmd(ios, nil), newFinetuneCmd(ios, nil), newPredictCmd(ios, nil))
+	root.AddCommand(newVersionCmd(ios, nil), newDataCmd(ios), newSimulateCmd(ios, nil), newModelCmd(ios), newTrainCmd(ios, nil), newFinetuneCmd(ios, nil), newPredictCmd(ios, nil), newEvaluateCmd(ios, nil))
 	return root
 }
 

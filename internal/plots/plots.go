@@ -64,8 +64,9 @@ func TrainingCurve(path string, reps []train.Report) error {
 }
 
 // Distributions draws one histogram of values per named group (e.g. CC_norm per stimulus
-// domain), each with its median marked in the legend.
-func Distributions(path, title, xlabel string, groups map[string][]float64) error {
+// domain), each with its median in the legend. Values are clamped to [lo, hi] so a few
+// extreme ones (CC_norm of units with a tiny CC_max) do not squash the plot.
+func Distributions(path, title, xlabel string, groups map[string][]float64, lo, hi float64) error {
 	names := make([]string, 0, len(groups))
 	for k := range groups {
 		names = append(names, k)
@@ -77,9 +78,11 @@ func Distributions(path, title, xlabel string, groups map[string][]float64) erro
 	p.Y.Label.Text = "units"
 	for i, n := range names {
 		var v plotter.Values
+		var med plotter.Values
 		for _, x := range groups[n] {
 			if finite(x) {
-				v = append(v, x)
+				v = append(v, math.Min(math.Max(x, lo), hi))
+				med = append(med, x)
 			}
 		}
 		if len(v) == 0 {
@@ -93,7 +96,7 @@ func Distributions(path, title, xlabel string, groups map[string][]float64) erro
 		h.FillColor = withAlpha(c, 90)
 		h.LineStyle.Color = c
 		p.Add(h)
-		p.Legend.Add(fmt.Sprintf("%s (median %.3f)", n, median(v)), h)
+		p.Legend.Add(fmt.Sprintf("%s (median %.3f)", n, median(med)), h)
 	}
 	p.Legend.Top = true
 	return save(path, 8*vg.Inch, 5*vg.Inch, [][]*plot.Plot{{p}})
