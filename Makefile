@@ -43,11 +43,18 @@ test-short: deps
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./internal/kernels/ ./data/video/
 
+# demo: the whole pipeline on the demo dataset (3 foundation mice + 1 new mouse).
 demo: build
 	./$(BIN) version
 	./$(BIN) simulate --preset demo --out $(DEMO_DIR)/data --force
 	./$(BIN) data validate $(DEMO_DIR)/data
 	./$(BIN) data inspect $(DEMO_DIR)/data/mouse01.h5
+	./$(BIN) model info --config demo --units 200
+	rm -rf $(DEMO_DIR)/runs
+	./$(BIN) train --mice 1-3 --data $(DEMO_DIR)/data --config demo --out $(DEMO_DIR)/runs/foundation
+	./$(BIN) finetune --new-mouse 4 --from $(DEMO_DIR)/runs/foundation --data $(DEMO_DIR)/data --out $(DEMO_DIR)/runs/mouse4
+	./$(BIN) predict $(DEMO_DIR)/data/videos/gabor-test-01.mp4 --model $(DEMO_DIR)/runs/mouse4 --mouse 4 --out $(DEMO_DIR)/runs/mouse4/gabor.h5
+	./$(BIN) evaluate --model $(DEMO_DIR)/runs/mouse4 --data $(DEMO_DIR)/data --mice 4
 
 clean:
 	rm -rf bin $(DEMO_DIR)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/fmcore/fmcore/model/core"
@@ -101,7 +102,15 @@ func TestParityTrainingWindow(t *testing.T) {
 		if !ok {
 			continue // gradients of inputs
 		}
-		modeltest.Close(t, "gradient of "+name, got, want, 1e-4, 1e-6*maxAbs(want)+1e-9)
+		floor := 1e-6 * maxAbs(want)
+		if strings.HasPrefix(name, "perspective.eye.") {
+			// The eye MLP's gradients pass through the ray–monitor geometry, which amplifies
+			// float32 rounding: the PyTorch reference itself, run in float32, deviates from
+			// its float64 gradients by up to 1.7e-5 of each tensor's largest value here,
+			// and this port by up to 5e-5 (measured); elsewhere both stay below 1e-6.
+			floor = 1e-4 * maxAbs(want)
+		}
+		modeltest.Close(t, "gradient of "+name, got, want, 1e-4, floor+1e-9)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -29,21 +30,28 @@ type File struct {
 // Default returns the released configuration.
 func Default() File { return File{Model: model.Default(), Train: train.DefaultConfig()} }
 
-// Load reads and validates the config file at path, or the shipped config of that name
-// ("small", "tiny", "paper", with or without ".yaml") when no such file exists.
+// Load reads and validates the config file at path, or, for a bare name without folder
+// or extension ("small", "demo", "tiny", "paper"), the shipped config of that name.
 func Load(path string) (File, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) && !strings.ContainsRune(path, os.PathSeparator) {
-		if eb, eerr := configs.Files.ReadFile(strings.TrimSuffix(path, ".yaml") + ".yaml"); eerr == nil {
-			b, err = eb, nil
+	// A bare name ("small") is a shipped config; anything with a folder or an extension
+	// is a file.
+	if !strings.ContainsRune(path, os.PathSeparator) && filepath.Ext(path) == "" {
+		if b, err := configs.Files.ReadFile(path + ".yaml"); err == nil {
+			return parseNamed(path, b)
 		}
 	}
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return File{}, fmt.Errorf("config %s: %w", path, errors.Unwrap(err))
 	}
+	return parseNamed(path, b)
+}
+
+// parseNamed is Parse with errors naming the config.
+func parseNamed(name string, b []byte) (File, error) {
 	f, err := Parse(b)
 	if err != nil {
-		return File{}, fmt.Errorf("config %s: %w", path, err)
+		return File{}, fmt.Errorf("config %s: %w", name, err)
 	}
 	return f, nil
 }

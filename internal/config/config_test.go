@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -9,7 +10,7 @@ import (
 )
 
 func TestShippedConfigs(t *testing.T) {
-	for _, name := range []string{"paper", "small", "tiny"} {
+	for _, name := range []string{"paper", "small", "tiny", "demo"} {
 		t.Run(name, func(t *testing.T) {
 			f, err := Load("../../configs/" + name + ".yaml")
 			if err != nil {
@@ -96,4 +97,23 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip of an accepted config fails: %v", err)
 		}
 	})
+}
+
+// TestBareNameIsShipped checks that "demo" names the shipped config even where a folder
+// of that name exists (make demo writes one), and that a path names a file.
+func TestBareNameIsShipped(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.Mkdir("demo", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load("demo"); err != nil {
+		t.Fatalf("Load(demo) with a demo folder present: %v", err)
+	}
+	if _, err := Load("./demo"); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Fatalf("Load(./demo): error %v, want the folder's read error", err)
+	}
+	if _, err := Load("nosuch"); err == nil || !strings.Contains(err.Error(), "config nosuch: no such file") {
+		t.Fatalf("Load(nosuch): error %v", err)
+	}
 }

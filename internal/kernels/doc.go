@@ -22,6 +22,11 @@
 //   - Attention: the CvT-LSTM's per-group cosine attention (MODEL.md 4.4 step 5).
 //   - GELU (times GELUGamma), AvgPool2 (2×2, stride 2, per frame) and PoissonLoss with NaN
 //     targets masked (MODEL.md 1.4, 4.3, 4.7, 11.5).
+//   - Reduce (ReduceSum, ReduceBroadcast): sums over any axes with float64 accumulation, and
+//     their adjoint, broadcasting; ColCopy (CopyCols) and ConcatCols: slicing, zero-padded
+//     placement and concatenation as column-block copies. model/nn builds its Sum, Mean,
+//     broadcasting, Slice, Concat and CatGroups on these instead of gorgonia's, which are
+//     wrong for some shapes (model/nn copy.go).
 //
 // # Conventions
 //

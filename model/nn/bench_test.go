@@ -84,3 +84,41 @@ func rand32(seed uint64, n int) []float32 {
 	}
 	return out
 }
+
+// BenchmarkTensorOps times the forward and backward pass of the tensor operations that are
+// fmcore kernel ops rather than gorgonia's (CatGroups, a broadcast weight, Sum over channels,
+// Slice), float32, at a feedforward block's size: two [4, 16, 8, 32, 32] maps. Run:
+//
+//	go test ./model/nn -run xxx -bench TensorOps -benchtime 20x
+func BenchmarkTensorOps(b *testing.B) {
+	g := G.NewGraph()
+	bl := nn.NewBuilder(g, nil)
+	shape := []int{4, 16, 8, 32, 32}
+	n := 4 * 16 * 8 * 32 * 32
+	in := func(name string, shape []int, v []float32) *G.Node {
+		return G.NewTensor(g, G.Float32, len(shape), G.WithShape(shape...), G.WithName(name),
+			G.WithValue(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(v))))
+	}
+	x1, x2, w := in("x1", shape, rand32(1, n)), in("x2", shape, rand32(2, n)), in("w", []int{1, 32, 1, 1, 1}, rand32(3, 32))
+	z := bl.CatGroups(2, x1, x2)
+	y := bl.Sum(bl.BroadcastMul(z, w, nil, []byte{0, 2, 3, 4}), 1)
+	loss := bl.Add(bl.Sum(bl.Slice(y, 1, 2, 6)), bl.Sum(y))
+	if err := bl.Err(); err != nil {
+		b.Fatal(err)
+	}
+	learn := G.Nodes{x1, x2, w}
+	if _, err := G.Grad(loss, learn...); err != nil {
+		b.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g, G.BindDualValues(learn...))
+	defer vm.Close()
+	for b.Loop() {
+		vm.Reset()
+		if err := vm.RunAll(); err != nil {
+			b.Fatal(err)
+		}
+		if err := nn.ZeroGrads(learn); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

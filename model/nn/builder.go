@@ -45,9 +45,10 @@ func (e *OpError) Unwrap() error { return e.Err }
 // without checks and asks Err once at its entry point.
 //
 // It builds two kinds of nodes. Kernel ops (Conv3d, WeightStd, GELU, AvgPool2, GridSample,
-// Attention, LSTM, PoissonLoss) are custom gorgonia Ops over internal/kernels, for float32 and
-// float64 graphs, with their gradients built from further kernel ops for G.Grad. The thin
-// wrappers of gorgonia's own ops (Add … Constant) add shape checks and the sticky error. Shapes
+// Attention, LSTM, PoissonLoss, and Slice, Concat, CatGroups, Sum, Mean and broadcasting) are
+// custom gorgonia Ops over internal/kernels, for float32 and float64 graphs, with their
+// gradients built from further kernel ops for G.Grad. The thin wrappers of gorgonia's own ops
+// (elementwise math, MatMul, Transpose, Constant) add shape checks and the sticky error. Shapes
 // use the letters of model/doc.go.
 //
 // A Builder holds the Workspace its kernel ops run with: the graph must be run by one goroutine

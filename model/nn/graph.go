@@ -4,13 +4,17 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/fmcore/fmcore/internal/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
-// Thin wrappers of gorgonia's own operations: each checks its shapes first (gorgonia's own
-// messages name no module and some of its ops panic), then records any failure in the Builder's
-// sticky error, so module code never handles errors.
+// The tensor operations: each checks its shapes first (gorgonia's own messages name no module
+// and some of its ops panic), then records any failure in the Builder's sticky error, so module
+// code never handles errors. Elementwise math, MatMul and Transpose are gorgonia's own ops;
+// Reshape, Slice, Concat, CatGroups, Sum, Mean and the broadcasting operand of the Broadcast
+// methods are fmcore ops, because gorgonia's versions compute wrong values or alias memory
+// (copy.go, reshape.go).
 
 // Add returns x + y elementwise; x and y have the same shape, or one of them is a scalar.
 func (b *Builder) Add(x, y *G.Node) *G.Node { return b.binary("add", x, y, G.Add) }
@@ -40,32 +44,32 @@ func (b *Builder) binary(op string, x, y *G.Node, fn func(x, y *G.Node) (*G.Node
 
 // BroadcastAdd returns x + y with broadcasting: x and y have the same rank and equal sizes
 // except along the axes of leftPattern, where x has size 1 and is repeated to y's size, and of
-// rightPattern, where y has size 1 and is repeated to x's. Any rank works: runs of neighbouring
-// axes broadcast alike are merged first, because gorgonia's broadcast patterns address four
-// axes only. Example, a bias over an NCTHW map: BroadcastAdd(x [N,C,T,H,W], b [1,C,1,1,1], nil,
-// []byte{0, 2, 3, 4}).
+// rightPattern, where y has size 1 and is repeated to x's. Any rank works. Example, a bias over
+// an NCTHW map: BroadcastAdd(x [N,C,T,H,W], b [1,C,1,1,1], nil, []byte{0, 2, 3, 4}). The
+// repeated operand is materialised by a kernel op (see copy.go for why not gorgonia's
+// broadcasting).
 func (b *Builder) BroadcastAdd(x, y *G.Node, leftPattern, rightPattern []byte) *G.Node {
-	return b.broadcast("broadcastadd", x, y, leftPattern, rightPattern, G.BroadcastAdd)
+	return b.broadcast("broadcastadd", x, y, leftPattern, rightPattern, G.Add)
 }
 
 // BroadcastSub is BroadcastAdd for x − y.
 func (b *Builder) BroadcastSub(x, y *G.Node, leftPattern, rightPattern []byte) *G.Node {
-	return b.broadcast("broadcastsub", x, y, leftPattern, rightPattern, G.BroadcastSub)
+	return b.broadcast("broadcastsub", x, y, leftPattern, rightPattern, G.Sub)
 }
 
 // BroadcastMul is BroadcastAdd for x ⊙ y.
 func (b *Builder) BroadcastMul(x, y *G.Node, leftPattern, rightPattern []byte) *G.Node {
-	return b.broadcast("broadcastmul", x, y, leftPattern, rightPattern, G.BroadcastHadamardProd)
+	return b.broadcast("broadcastmul", x, y, leftPattern, rightPattern, G.HadamardProd)
 }
 
 // BroadcastDiv is BroadcastAdd for x / y.
 func (b *Builder) BroadcastDiv(x, y *G.Node, leftPattern, rightPattern []byte) *G.Node {
-	return b.broadcast("broadcastdiv", x, y, leftPattern, rightPattern, G.BroadcastHadamardDiv)
+	return b.broadcast("broadcastdiv", x, y, leftPattern, rightPattern, G.HadamardDiv)
 }
 
-// broadcast checks the patterns, merges runs of axes broadcast alike, applies fn and restores
-// the full output shape.
-func (b *Builder) broadcast(op string, x, y *G.Node, left, right []byte, fn func(x, y *G.Node, l, r []byte) (*G.Node, error)) *G.Node {
+// broadcast checks the patterns, repeats x along leftPattern and y along rightPattern to the
+// common shape, and applies the elementwise fn.
+func (b *Builder) broadcast(op string, x, y *G.Node, left, right []byte, fn func(x, y *G.Node) (*G.Node, error)) *G.Node {
 	return b.step(op, []arg{need("x", x), need("y", y)}, func() (*G.Node, error) {
 		xs, ys := x.Shape(), y.Shape()
 		if len(xs) != len(ys) {
@@ -92,59 +96,30 @@ func (b *Builder) broadcast(op string, x, y *G.Node, left, right []byte, fn func
 			}
 		}
 		out := xs.Clone()
+		var lax, rax []int
 		for i, k := range kind {
 			switch {
 			case k == 'l':
 				out[i] = ys[i]
-			case k == '=' && xs[i] != ys[i]:
+				lax = append(lax, i)
+			case k == 'r':
+				rax = append(rax, i)
+			case xs[i] != ys[i]:
 				return nil, shapeErr("axis %d: sizes %d and %d differ and it is in no pattern", i, xs[i], ys[i])
 			}
 		}
-		// Merge runs of equal kind.
-		var mx, my tensor.Shape
-		var ml, mr []byte
-		for i := 0; i < len(kind); {
-			j, px, py := i, 1, 1
-			for ; j < len(kind) && kind[j] == kind[i]; j++ {
-				px, py = px*xs[j], py*ys[j]
-			}
-			switch kind[i] {
-			case 'l':
-				ml = append(ml, byte(len(mx)))
-			case 'r':
-				mr = append(mr, byte(len(mx)))
-			}
-			mx, my = append(mx, px), append(my, py)
-			i = j
-		}
-		if len(mx) > 4 {
-			return nil, shapeErr("more than 4 alternating broadcast runs (gorgonia's limit)")
-		}
-		x2, y2 := x, y
 		var err error
-		if len(xs) > 4 { // merge only when needed: a reshape of a live input copies it
-			if x2, err = b.reshape(x, mx); err != nil {
+		if len(lax) > 0 {
+			if x, err = b.broadcastAxes(x, out, lax, 1); err != nil {
 				return nil, err
 			}
-			if y2, err = b.reshape(y, my); err != nil {
+		}
+		if len(rax) > 0 {
+			if y, err = b.broadcastAxes(y, out, rax, 1); err != nil {
 				return nil, err
 			}
-		} else {
-			mx, my, ml, mr = xs, ys, nil, nil
-			for i, k := range kind {
-				switch k {
-				case 'l':
-					ml = append(ml, byte(i))
-				case 'r':
-					mr = append(mr, byte(i))
-				}
-			}
 		}
-		z, err := fn(x2, y2, ml, mr)
-		if err != nil || sameShape(z.Shape(), out) {
-			return z, err
-		}
-		return b.reshape(z, out)
+		return fn(x, y)
 	})
 }
 
@@ -288,7 +263,7 @@ func (b *Builder) Slice(x *G.Node, axis, start, end int) *G.Node {
 		want := xs.Clone()
 		want[axis] = end - start
 		w := (end - start) * inner
-		return b.copyBlock(x, blockCopy{Rows: outer, In: xs[axis] * inner, Out: w, Src: start * inner, Width: w}, want)
+		return b.copyCols(x, kernels.ColCopy{Rows: outer, In: xs[axis] * inner, Out: w, Src: start * inner, Width: w}, want)
 	})
 }
 
@@ -383,17 +358,18 @@ func listArgs(xs []*G.Node) []arg {
 }
 
 // Sum returns the sum of x over axes, which are removed; no axes sums everything to a scalar.
+// It is a kernel op accumulating in float64 (see copy.go for why not gorgonia's Sum).
 func (b *Builder) Sum(x *G.Node, axes ...int) *G.Node {
-	return b.reduce("sum", x, axes, G.Sum)
+	return b.reduce("sum", x, axes, false)
 }
 
 // Mean returns the mean of x over axes, which are removed; no axes averages everything.
 func (b *Builder) Mean(x *G.Node, axes ...int) *G.Node {
-	return b.reduce("mean", x, axes, G.Mean)
+	return b.reduce("mean", x, axes, true)
 }
 
-// reduce checks the axes of a reduction and applies fn.
-func (b *Builder) reduce(op string, x *G.Node, axes []int, fn func(*G.Node, ...int) (*G.Node, error)) *G.Node {
+// reduce checks the axes of a reduction and sums, divided by the count for a mean.
+func (b *Builder) reduce(op string, x *G.Node, axes []int, mean bool) *G.Node {
 	return b.step(op, []arg{need("x", x)}, func() (*G.Node, error) {
 		seen := map[int]bool{}
 		for _, a := range axes {
@@ -402,7 +378,19 @@ func (b *Builder) reduce(op string, x *G.Node, axes []int, fn func(*G.Node, ...i
 			}
 			seen[a] = true
 		}
-		return fn(x, axes...)
+		if len(axes) == 0 {
+			for a := range x.Dims() {
+				axes = append(axes, a)
+			}
+		}
+		scale, count := 1.0, 1
+		for _, a := range axes {
+			count *= x.Shape()[a]
+		}
+		if mean {
+			scale = 1 / float64(count)
+		}
+		return b.sumAxes(x, axes, scale, nil)
 	})
 }
 

@@ -95,7 +95,7 @@ func (b *Builder) kernelPacked(s kernelSpec, parts []tensor.Shape, want []bool, 
 // (a copy).
 func (b *Builder) take(packed *G.Node, off int, shape tensor.Shape) (*G.Node, error) {
 	n := shape.TotalSize()
-	return b.copyBlock(packed, blockCopy{Rows: 1, In: packed.Shape().TotalSize(), Out: n, Src: off, Width: n}, shape)
+	return b.copyCols(packed, kernels.ColCopy{Rows: 1, In: packed.Shape().TotalSize(), Out: n, Src: off, Width: n}, shape)
 }
 
 // nodeArgs wraps nodes as optional args (for anyNeedsGrad).
