@@ -26,6 +26,7 @@ type evaluateOptions struct {
 	Mice   string
 	Out    string
 	Burnin int
+	Truth  bool
 }
 
 func newEvaluateCmd(ios IO, runF func(context.Context, *evaluateOptions) error) *cobra.Command {
@@ -52,6 +53,7 @@ units.csv, cc_norm.png (distributions per domain) and traces.png (example units)
 	f.StringVar(&opts.Mice, "mice", "all", "mice to evaluate (of the model's): 1-14, 1,3 or all")
 	f.StringVar(&opts.Out, "out", "", "report folder (default: <model>/evaluation)")
 	f.IntVar(&opts.Burnin, "burnin", metrics.DefaultBurnin, "frames dropped at the start of every trial")
+	f.BoolVar(&opts.Truth, "truth", false, "score the simulator's noise-free rate instead of a model (the ceiling of the metrics on simulated data)")
 	return cmd
 }
 
@@ -72,7 +74,7 @@ type summaryRow struct {
 	CCMax       float64 `json:"cc_max_median"`
 	CCNorm      float64 `json:"cc_norm_median"`
 	SingleTrial float64 `json:"single_trial_corr_mean"`
-	FEVE        float64 `json:"feve_mean"`
+	FEVE        float64 `json:"feve_median"`
 	FEVEUnits   int     `json:"feve_units"`
 }
 
@@ -80,27 +82,9 @@ func runEvaluate(ctx context.Context, opts *evaluateOptions) error {
 	if opts.Burnin < 0 {
 		return usagef("--burnin %d, want 0 or more", opts.Burnin)
 	}
-	dir := modelDir(opts.Model)
-	keys, err := sessionsIn(dir)
-	if err != nil {
-		return err
-	}
 	set, err := data.ParseMice(opts.Mice)
 	if err != nil {
 		return usageError{fmt.Errorf("--mice: %w", err)}
-	}
-	var chosen []string
-	for _, k := range keys {
-		if n, err := strconv.Atoi(mouseOf(k)); err == nil && set.Contains(n) {
-			chosen = append(chosen, k)
-		}
-	}
-	if len(chosen) == 0 {
-		return fmt.Errorf("model %s has no session of mice %s (it has %s)", dir, opts.Mice, strings.Join(keys, ", "))
-	}
-	net, _, saved, err := loadModel(dir, chosen...)
-	if err != nil {
-		return err
 	}
 	dataDir := opts.Data
 	if dataDir == "" {
@@ -113,19 +97,52 @@ func runEvaluate(ctx context.Context, opts *evaluateOptions) error {
 		return err
 	}
 	paths := map[string]string{}
+	var inData []string
 	for _, m := range all {
 		for _, s := range m.Sessions {
 			paths[s.Session.String()] = s.Path
+			inData = append(inData, s.Session.String())
+		}
+	}
+	var net *model.Network
+	saved := savedModel{Stats: map[string]data.Stats{}}
+	var chosen []string
+	dir := modelDir(opts.Model)
+	keys := inData
+	if !opts.Truth {
+		if keys, err = sessionsIn(dir); err != nil {
+			return err
+		}
+	}
+	for _, k := range keys {
+		if n, err := strconv.Atoi(mouseOf(k)); err == nil && set.Contains(n) {
+			chosen = append(chosen, k)
+		}
+	}
+	if len(chosen) == 0 {
+		return fmt.Errorf("no session of mice %s to evaluate (there are %s)", opts.Mice, strings.Join(keys, ", "))
+	}
+	if !opts.Truth {
+		if net, _, saved, err = loadModel(dir, chosen...); err != nil {
+			return err
 		}
 	}
 	out := opts.Out
-	if out == "" {
+	switch {
+	case out != "":
+	case opts.Truth:
+		out = filepath.Join(dataDir, "evaluation-truth")
+	default:
 		out = filepath.Join(filepath.Dir(dir), "evaluation")
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return fmt.Errorf("--out %s: %w", out, err)
 	}
-	frames, err := frameSource(net.Config, 30)
+	cfg := model.Default()
+	if net != nil {
+		cfg = net.Config
+	}
+	frames, err := frameSource(cfg, 30)
 	if err != nil {
 		return err
 	}
@@ -137,8 +154,11 @@ func runEvaluate(ctx context.Context, opts *evaluateOptions) error {
 		if !ok {
 			return fmt.Errorf("--data %s has no recording of session %s", dataDir, key)
 		}
-		st := saved.Stats[key]
-		r, tr, err := evaluateSession(ctx, opts, net, key, path, &st, frames)
+		var st *data.Stats
+		if s, ok := saved.Stats[key]; ok {
+			st = &s
+		}
+		r, tr, err := evaluateSession(ctx, opts, net, key, path, st, frames)
 		if err != nil {
 			return err
 		}
@@ -147,7 +167,11 @@ func runEvaluate(ctx context.Context, opts *evaluateOptions) error {
 	}
 	summary := summarizeRows(rows)
 	printEvaluation(opts.IO, summary)
-	return writeEvaluation(out, dir, rows, summary, traces)
+	what := dir
+	if opts.Truth {
+		what = "the simulator's noise-free rate"
+	}
+	return writeEvaluation(out, what, rows, summary, traces)
 }
 
 // evaluateSession predicts the test trials of one session and scores its units per domain.
@@ -159,7 +183,9 @@ func evaluateSession(ctx context.Context, opts *evaluateOptions, net *model.Netw
 	defer s.file.Close()
 	rec := s.data.Recording()
 	U := rec.Units.Len()
-	if n := net.Sessions[key].Units; n != U {
+	if net == nil {
+		// --truth: the recorded noise-free rate, on the scale of the targets.
+	} else if n := net.Sessions[key].Units; n != U {
 		return nil, nil, fmt.Errorf("session %s: the recording has %d units, the model %d: evaluate on the data the model was trained on", key, U, n)
 	}
 	if s.data.Kept(data.TierTest) == 0 {
@@ -191,18 +217,24 @@ func evaluateSession(ctx context.Context, opts *evaluateOptions, net *model.Netw
 		if err != nil {
 			return nil, nil, err
 		}
-		w := windows[[2]int{b.N, b.T}]
-		if w == nil {
-			if w, err = net.NewWindow(key, b.N, b.T, min(opts.Burnin, b.T-1), false); err != nil {
+		var rates []float32
+		if net == nil {
+			if rates, err = truthRates(s, b); err != nil {
 				return nil, nil, err
 			}
-			windows[[2]int{b.N, b.T}] = w
-		}
-		mb := &model.Batch{Frames: b.Frames, Eye: b.Eye, Behavior: b.Behavior, Targets: b.Targets,
-			Jitter: make([]float32, b.N*6), Eps: make([]float32, b.N*U*2)}
-		rates, _, err := w.Evaluate(mb)
-		if err != nil {
-			return nil, nil, err
+		} else {
+			w := windows[[2]int{b.N, b.T}]
+			if w == nil {
+				if w, err = net.NewWindow(key, b.N, b.T, min(opts.Burnin, b.T-1), false); err != nil {
+					return nil, nil, err
+				}
+				windows[[2]int{b.N, b.T}] = w
+			}
+			mb := &model.Batch{Frames: b.Frames, Eye: b.Eye, Behavior: b.Behavior, Targets: b.Targets,
+				Jitter: make([]float32, b.N*6), Eps: make([]float32, b.N*U*2)}
+			if rates, _, err = w.Evaluate(mb); err != nil {
+				return nil, nil, err
+			}
 		}
 		for n := range b.N {
 			info := byID[b.Trials[n]]
@@ -288,6 +320,29 @@ func evaluateSession(ctx context.Context, opts *evaluateOptions, net *model.Netw
 	return rows, traces, nil
 }
 
+// truthRates reads the simulator's noise-free rate of every trial of a batch of whole
+// trials, scaled like the targets (divided by each unit's training mean).
+func truthRates(s *session, b *data.Batch) ([]float32, error) {
+	U := b.U
+	out := make([]float32, 0, b.N*b.T*U)
+	scale := s.data.Stats().ResponseScale
+	for n := range b.N {
+		v, dims, err := s.file.ReadTrialExtra(b.Trials[n], "rate")
+		if err != nil {
+			return nil, fmt.Errorf("--truth: %w (only simulated recordings hold the noise-free rate)", err)
+		}
+		if len(dims) != 2 || dims[0] < b.Starts[n]+b.T || dims[1] != U {
+			return nil, fmt.Errorf("--truth: trial %s: rate has shape %v, want [%d, %d]", b.Trials[n], dims, b.T, U)
+		}
+		for f := b.Starts[n]; f < b.Starts[n]+b.T; f++ {
+			for u := range U {
+				out = append(out, v[f*U+u]/scale[u])
+			}
+		}
+	}
+	return out, nil
+}
+
 // summarizeRows computes the medians per mouse, area and domain (and overall).
 func summarizeRows(rows []unitRow) []summaryRow {
 	groups := map[[2]string][]unitRow{}
@@ -307,7 +362,7 @@ func summarizeRows(rows []unitRow) []summaryRow {
 			}
 		}
 		out = append(out, summaryRow{Group: k[0], Domain: k[1], Units: len(rs), CCAbs: metrics.Median(abs), CCMax: metrics.Median(mx),
-			CCNorm: metrics.Median(norm), SingleTrial: mean(single), FEVE: mean(feve), FEVEUnits: len(feve)})
+			CCNorm: metrics.Median(norm), SingleTrial: mean(single), FEVE: metrics.Median(feve), FEVEUnits: len(feve)})
 	}
 	order := func(g string) int {
 		switch {
@@ -364,7 +419,7 @@ func printEvaluation(ios IO, rows []summaryRow) {
 	for _, r := range rows {
 		fmt.Fprintf(ios.Out, "%-10s %-8s %6d %8.3f %8.3f %8.3f %8.3f %8.3f\n", r.Group, r.Domain, r.Units, r.CCAbs, r.CCMax, r.CCNorm, r.SingleTrial, r.FEVE)
 	}
-	fmt.Fprintln(ios.Out, "medians over units; 1-trial is the mean SENSORIUM single-trial correlation; FEVE the mean over units with FEV ≥ 0.15")
+	fmt.Fprintln(ios.Out, "medians over units; 1-trial is the mean SENSORIUM single-trial correlation; FEVE the median over units with FEV ≥ 0.15 (a mean is swamped by a few units with heavy-tailed responses)")
 }
 
 // writeEvaluation writes evaluation.json, units.csv and the figures.
@@ -379,7 +434,7 @@ func writeEvaluation(out, modelDir string, rows []unitRow, summary []summaryRow,
 	for _, s := range summary {
 		js = append(js, map[string]any{"group": s.Group, "domain": s.Domain, "units": s.Units, "cc_abs_median": clean(s.CCAbs),
 			"cc_max_median": clean(s.CCMax), "cc_norm_median": clean(s.CCNorm), "single_trial_corr_mean": clean(s.SingleTrial),
-			"feve_mean": clean(s.FEVE), "feve_units": s.FEVEUnits})
+			"feve_median": clean(s.FEVE), "feve_units": s.FEVEUnits})
 	}
 	if err := writeJSONAtomic(filepath.Join(out, "evaluation.json"), map[string]any{"model": modelDir, "summary": js}); err != nil {
 		return err
