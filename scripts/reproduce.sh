@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Reproduces docs/RESULTS.md on simulated data (issue: training pipeline):
+#   1. the simulator's small preset (14 foundation mice + mice 15 and 16),
+#   2. the foundation model trained on mice 1-14 and evaluated on their test trials,
+#   3. the simulator's noise-free rate scored the same way (the metrics' ceiling),
+#   4. mice 15 and 16 fine-tuned on the frozen core and trained from scratch with 2, 4,
+#      8 and 16 minutes of data, each evaluated,
+#   5. the tables of docs/RESULTS.md assembled from the evaluation.json files.
+# Usage: scripts/reproduce.sh [OUT]   (default OUT=reproduce; needs make deps done)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-reproduce}
+BIN=bin/fmcore
+CONFIG=${CONFIG:-small}
+make build
+mkdir -p "$OUT"
+start=$(date +%s)
+log() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "$OUT/reproduce.log"; }
+
+log simulate
+"$BIN" simulate --preset small --out "$OUT/data" --force
+log train foundation
+[ -e "$OUT/runs/foundation/best/core.fmck" ] || "$BIN" train --mice 1-14 --data "$OUT/data" --config "$CONFIG" --out "$OUT/runs/foundation"
+log evaluate foundation
+"$BIN" evaluate --model "$OUT/runs/foundation" --data "$OUT/data" --mice 1-14 --out "$OUT/eval/foundation"
+"$BIN" evaluate --truth --data "$OUT/data" --mice 1-16 --out "$OUT/eval/truth"
+for m in 15 16; do
+  for min in 2 4 8 16; do
+    log "mouse $m, $min minutes"
+    run="$OUT/runs/m$m-${min}min"
+    [ -e "$run/best/core.fmck" ] || "$BIN" finetune --new-mouse "$m" --from "$OUT/runs/foundation" --data "$OUT/data" --minutes "$min" --out "$run"
+    "$BIN" evaluate --model "$run" --data "$OUT/data" --mice "$m" --out "$OUT/eval/m$m-${min}min"
+    run="$OUT/runs/m$m-${min}min-scratch"
+    [ -e "$run/best/core.fmck" ] || "$BIN" finetune --new-mouse "$m" --from-scratch --config "$CONFIG" --data "$OUT/data" --minutes "$min" --out "$run"
+    "$BIN" evaluate --model "$run" --data "$OUT/data" --mice "$m" --out "$OUT/eval/m$m-${min}min-scratch"
+  done
+done
+elapsed=$(( $(date +%s) - start ))
+log "done in ${elapsed} s"
+/usr/bin/python3 scripts/results.py "$OUT" "$elapsed" > "$OUT/RESULTS.md"
+log "tables in $OUT/RESULTS.md (copy to docs/RESULTS.md with the figures to publish)"
