@@ -20,7 +20,8 @@
 // share one mp4, named by the content hash. Units are numbered 0..U-1 in column order,
 // with area "unknown": the layout carries neither ids nor areas.
 //
-// Open checks every file's header, dtype, shape and size (and reads training/ and
-// samples/) before anything is written; Import then streams one trial at a time through
-// data/h5 and data/video, both of which publish a file only once it is complete.
+// Open checks every file's header, dtype, shape and size with data/internal/npy (and
+// reads training/ and samples/) before anything is written; Import then streams one trial
+// at a time through data/internal/importer, which writes with data/h5 and data/video, both
+// of which publish a file only once it is complete.
 package fnnnpy

@@ -2,29 +2,23 @@ package fnnnpy
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
-	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 
 	"github.com/fmcore/fmcore/data"
-	"github.com/fmcore/fmcore/data/h5"
-	"github.com/fmcore/fmcore/data/video"
+	"github.com/fmcore/fmcore/data/internal/importer"
+	"github.com/fmcore/fmcore/data/internal/npy"
 )
 
 // VideoDir is the folder, relative to the output folder, that holds the imported videos,
 // one mp4 per distinct stimulus named by its content hash.
-const VideoDir = "videos"
+const VideoDir = importer.VideoDir
 
 // The trial parameters that record how video values map to bytes (value = video_offset +
 // video_scale·byte). fnn stimuli are bytes already: offset 0, scale 1, as for the
 // SENSORIUM importer's grey levels.
 const (
-	ParamVideoOffset = "video_offset"
-	ParamVideoScale  = "video_scale"
+	ParamVideoOffset = importer.ParamVideoOffset
+	ParamVideoScale  = importer.ParamVideoScale
 )
 
 // Summary says what one import wrote and what it left out.
@@ -44,14 +38,11 @@ type Summary struct {
 	NotImported []string          // files and folders of the source not read
 }
 
-// importer holds the reusable buffers of one import: at most one trial's arrays.
-type importer struct {
+// job holds the state of one import: the output and the reusable buffers of at most one
+// trial's arrays.
+type job struct {
 	t        *Tree
-	out      string
-	sum      *Summary
-	created  []string          // mp4 files this import encoded, removed on failure
-	known    map[string]bool   // video names referenced so far
-	repeats  map[string]int    // stimulus → trials
+	w        *importer.Writer
 	evalStim map[string]string // video name → evaluation video id, for training trials showing it
 	f64      []float64         // float64 → float32 staging
 	raw      []byte            // stimulus in file order
@@ -59,12 +50,11 @@ type importer struct {
 	src      []float32         // one float array in file order
 	mod      []float32         // [T,2] modulations before they split into pupil and running
 	trial    data.Trial        // the trial being written, slices reused
-	hash     [sha256.Size]byte
 }
 
 // Output returns the path of the recording Import writes into out: <mouse>-<session>.h5.
 func (t *Tree) Output(out string) string {
-	return filepath.Join(out, t.Session.String()+".h5")
+	return importer.RecordingPath(out, t.Session)
 }
 
 // Import converts the tree into one recording in out (see Output) plus one lossless mp4
@@ -78,35 +68,19 @@ func (t *Tree) Output(out string) string {
 // cleanly. Videos already in out/videos are reused. out must exist.
 func (t *Tree) Import(ctx context.Context, out string, progress func(done, total int)) (sum *Summary, err error) {
 	U := t.Units
-	im := &importer{
-		t: t, out: out, known: map[string]bool{}, repeats: map[string]int{}, evalStim: map[string]string{},
-		sum: &Summary{
-			Recording: t.Output(out), Session: t.Session, Units: U, RateHz: RateHz,
-			Trials: map[data.Tier]int{}, Frames: map[data.Tier]int{}, NotImported: t.NotImported,
-		},
-	}
 	if progress == nil {
 		progress = func(int, int) {}
 	}
-	defer func() {
-		if err != nil {
-			for _, p := range im.created {
-				os.Remove(p)
-			}
-		}
-	}()
 	units := data.Units{ID: make([]int64, U), Area: make([]string, U)}
 	for u := range U {
 		units.ID[u], units.Area[u] = int64(u), Area
 	}
-	if err := os.MkdirAll(filepath.Join(out, VideoDir), 0o755); err != nil {
-		return nil, fmt.Errorf("import %s: %w", t.Dir, err)
-	}
-	w, err := h5.Create(im.sum.Recording, data.Recording{Session: t.Session, RateHz: RateHz, Units: units})
+	w, err := importer.Create(t.Dir, out, data.Recording{Session: t.Session, RateHz: RateHz, Units: units})
 	if err != nil {
-		return nil, fmt.Errorf("import %s: %w", t.Dir, err)
+		return nil, err
 	}
 	defer w.Abort() // no-op after Close
+	im := &job{t: t, w: w, evalStim: map[string]string{}}
 	for i := range t.Trials {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -115,28 +89,33 @@ func (t *Tree) Import(ctx context.Context, out string, progress func(done, total
 			return nil, err
 		}
 		if err := w.WriteTrial(&im.trial); err != nil {
-			return nil, fmt.Errorf("import %s: %w", t.Dir, err)
+			return nil, err
 		}
 		progress(i+1, len(t.Trials))
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("import %s: %w", t.Dir, err)
+	c, err := w.Close()
+	if err != nil {
+		return nil, err
 	}
-	im.finishSummary()
-	return im.sum, nil
+	return &Summary{
+		Recording: t.Output(out), Session: t.Session, Units: U, RateHz: RateHz,
+		Trials: c.Trials, Frames: c.Frames, Stimuli: c.Stimuli, Repeated: c.Repeated,
+		MinRepeat: c.MinRepeat, MaxRepeat: c.MaxRepeat, Videos: c.Videos, NewVideos: c.NewVideos,
+		NotImported: t.NotImported,
+	}, nil
 }
 
 // trial1 reads one trial's arrays, writes or reuses its video and fills im.trial.
-func (im *importer) trial1(tr *Trial) error {
+func (im *job) trial1(tr *Trial) error {
 	t := im.t
 	T, U := tr.Frames, t.Units
 	if err := im.readFrames(t.path(tr, dirStimuli), T); err != nil {
 		return err
 	}
-	name, err := im.storeVideo(T)
+	name, err := im.w.Video(im.frames, T, t.Height, t.Width)
 	if err != nil {
 		return err
 	}
@@ -177,33 +156,30 @@ func (im *importer) trial1(tr *Trial) error {
 	for i := range T {
 		x.Pupil[i], x.Running[i] = im.mod[2*i], im.mod[2*i+1]
 	}
-	im.sum.Trials[tr.Tier]++
-	im.sum.Frames[tr.Tier] += T
-	im.repeats[stimulus]++
 	return nil
 }
 
 // readFrames reads a stimulus array [T,H,W,1] (or [T,H,W]) into im.frames [T,H,W].
-func (im *importer) readFrames(path string, T int) error {
-	a, err := openArray(path)
+func (im *job) readFrames(path string, T int) error {
+	a, err := npy.Open(path)
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	H, W := im.t.Height, im.t.Width
-	if a.n != T*H*W || a.shape[0] != T {
-		return inputErr(path, "shape %s changed since the import started", a.shapeString())
+	if a.Len != T*H*W || a.Shape[0] != T {
+		return npy.Errorf(path, "shape %s changed since the import started", a.ShapeString())
 	}
-	im.raw = growBytes(im.raw, a.n)
-	if err := a.readBytes(im.raw); err != nil {
+	im.raw = grow(im.raw, a.Len)
+	if err := a.ReadBytes(im.raw); err != nil {
 		return err
 	}
-	im.frames = growBytes(im.frames, a.n)
-	if !a.fortran {
+	im.frames = grow(im.frames, a.Len)
+	if !a.Fortran {
 		copy(im.frames, im.raw)
 		return nil
 	}
-	st := a.strides()
+	st := a.Strides()
 	for t := range T {
 		for y := range H {
 			for x := range W {
@@ -216,25 +192,25 @@ func (im *importer) readFrames(path string, T int) error {
 
 // readTable reads a float array [T,K] into dst [T,K] row-major, rejecting ±Inf (NaN
 // marks a missing value and is kept).
-func (im *importer) readTable(path string, T, K int, dst []float32) error {
-	a, err := openArray(path)
+func (im *job) readTable(path string, T, K int, dst []float32) error {
+	a, err := npy.Open(path)
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	if len(a.shape) != 2 || a.shape[0] != T || a.shape[1] != K {
-		return inputErr(path, "shape %s changed since the import started", a.shapeString())
+	defer a.Close()
+	if len(a.Shape) != 2 || a.Shape[0] != T || a.Shape[1] != K {
+		return npy.Errorf(path, "shape %s changed since the import started", a.ShapeString())
 	}
-	im.src = grow(im.src, a.n)
-	if err := a.readFloats(im.src, &im.f64); err != nil {
+	im.src = grow(im.src, a.Len)
+	if err := a.ReadFloats(im.src, &im.f64); err != nil {
 		return err
 	}
-	st := a.strides()
+	st := a.Strides()
 	for t := range T {
 		for k := range K {
 			v := im.src[t*st[0]+k*st[1]]
 			if math.IsInf(float64(v), 0) {
-				return inputErr(path, "frame %d, column %d is %v: use NaN for a missing value", t, k, v)
+				return npy.Errorf(path, "frame %d, column %d is %v: use NaN for a missing value", t, k, v)
 			}
 			dst[t*K+k] = v
 		}
@@ -242,71 +218,10 @@ func (im *importer) readTable(path string, T, K int, dst []float32) error {
 	return nil
 }
 
-// storeVideo names the frames by their content hash and encodes them to
-// out/videos/<hash>.mp4 unless that file exists already.
-func (im *importer) storeVideo(T int) (string, error) {
-	H, W := im.t.Height, im.t.Width
-	h := sha256.New()
-	var dims [12]byte
-	binary.LittleEndian.PutUint32(dims[0:], uint32(W))
-	binary.LittleEndian.PutUint32(dims[4:], uint32(H))
-	binary.LittleEndian.PutUint32(dims[8:], uint32(T))
-	h.Write(dims[:])
-	h.Write(im.frames[:T*H*W])
-	h.Sum(im.hash[:0])
-	name := hex.EncodeToString(im.hash[:8])
-	if im.known[name] {
-		return name, nil
-	}
-	im.known[name] = true
-	im.sum.Videos++
-	path := filepath.Join(im.out, VideoDir, name+".mp4")
-	if _, err := os.Stat(path); err == nil {
-		return name, nil
-	}
-	enc, err := video.Create(path, W, H, RateHz)
-	if err != nil {
-		return "", fmt.Errorf("import %s: %w", im.t.Dir, err)
-	}
-	for t := range T {
-		if err := enc.WriteFrame(im.frames[t*H*W : (t+1)*H*W]); err != nil {
-			enc.Abort()
-			return "", fmt.Errorf("import %s: %w", im.t.Dir, err)
-		}
-	}
-	if err := enc.Close(); err != nil {
-		return "", fmt.Errorf("import %s: %w", im.t.Dir, err)
-	}
-	im.created = append(im.created, path)
-	im.sum.NewVideos++
-	return name, nil
-}
-
-// finishSummary counts the stimuli and their repeats.
-func (im *importer) finishSummary() {
-	s := im.sum
-	s.Stimuli = len(im.repeats)
-	for _, n := range im.repeats {
-		s.MaxRepeat = max(s.MaxRepeat, n)
-		if n > 1 {
-			s.Repeated++
-			if s.MinRepeat == 0 || n < s.MinRepeat {
-				s.MinRepeat = n
-			}
-		}
-	}
-}
-
-func grow(xs []float32, n int) []float32 {
+// grow returns xs with length n, reusing its array when it is large enough.
+func grow[E any](xs []E, n int) []E {
 	if cap(xs) < n {
-		return make([]float32, n)
-	}
-	return xs[:n]
-}
-
-func growBytes(xs []byte, n int) []byte {
-	if cap(xs) < n {
-		return make([]byte, n)
+		return make([]E, n)
 	}
 	return xs[:n]
 }

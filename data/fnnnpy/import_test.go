@@ -10,12 +10,14 @@ import (
 	"strings"
 	"testing"
 
-	"codeberg.org/sbinet/npyio/npy"
-
 	"github.com/fmcore/fmcore/data"
 	"github.com/fmcore/fmcore/data/h5"
+	"github.com/fmcore/fmcore/data/internal/importtest"
 	"github.com/fmcore/fmcore/data/video"
 )
+
+// fixture is the committed tree (scripts/make_import_fixtures.py).
+const fixture = "testdata/fnn"
 
 // TestImportRoundTrip imports the fixture tree and compares every array of every trial
 // with the source files, read independently with npyio.
@@ -98,10 +100,10 @@ func checkTrial(t *testing.T, tree *Tree, out string, x *data.Trial) {
 		src = func(kind string) string { return filepath.Join(tree.Dir, kind, x.ID+".npy") }
 	}
 	T, U := x.Frames, tree.Units
-	units, per, mod := load(t, src(dirUnits)), load(t, src(dirPerspectives)), load(t, src(dirModulations))
+	units, per, mod := importtest.Load(t, src(dirUnits)), importtest.Load(t, src(dirPerspectives)), importtest.Load(t, src(dirModulations))
 	for i := range T {
 		for u := range U {
-			if got, want := float64(x.Responses[i*U+u]), units.at(i, u); !sameFloat(got, want) {
+			if got, want := float64(x.Responses[i*U+u]), units.At(i, u); !importtest.SameFloat(got, want) {
 				t.Fatalf("trial %s: response of unit %d at frame %d is %v, want %v", x.ID, u, i, got, want)
 			}
 		}
@@ -109,17 +111,17 @@ func checkTrial(t *testing.T, tree *Tree, out string, x *data.Trial) {
 			name      string
 			got, want float64
 		}{
-			{"eye x", float64(x.Eye[2*i]), per.at(i, 0)},
-			{"eye y", float64(x.Eye[2*i+1]), per.at(i, 1)},
-			{"pupil", float64(x.Pupil[i]), mod.at(i, 0)},
-			{"running", float64(x.Running[i]), mod.at(i, 1)},
+			{"eye x", float64(x.Eye[2*i]), per.At(i, 0)},
+			{"eye y", float64(x.Eye[2*i+1]), per.At(i, 1)},
+			{"pupil", float64(x.Pupil[i]), mod.At(i, 0)},
+			{"running", float64(x.Running[i]), mod.At(i, 1)},
 		} {
-			if !sameFloat(c.got, c.want) {
+			if !importtest.SameFloat(c.got, c.want) {
 				t.Fatalf("trial %s: %s at frame %d is %v, want %v", x.ID, c.name, i, c.got, c.want)
 			}
 		}
 	}
-	stim := loadBytes(t, src(dirStimuli))
+	stim := importtest.LoadBytes(t, src(dirStimuli))
 	frames, n, err := video.ReadAll(context.Background(), filepath.Join(out, x.Video), video.Params{Width: tree.Width, Height: tree.Height, RateHz: RateHz})
 	if err != nil {
 		t.Fatal(err)
@@ -133,25 +135,10 @@ func checkTrial(t *testing.T, tree *Tree, out string, x *data.Trial) {
 	}
 }
 
-// loadBytes reads a uint8 .npy file (C order) with npyio.
-func loadBytes(t *testing.T, path string) []byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var b []uint8
-	if err := npy.Read(f, &b); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return b
-}
-
 // TestTrainingTrialShowingAnEvaluationVideo checks that a training trial whose frames
 // equal an evaluation video shares that video's stimulus id and mp4.
 func TestTrainingTrialShowingAnEvaluationVideo(t *testing.T) {
-	dir := copyTree(t, fixture)
+	dir := importtest.CopyTree(t, fixture)
 	b, err := os.ReadFile(filepath.Join(dir, dirEval, dirStimuli, "a", "0.npy"))
 	if err != nil {
 		t.Fatal(err)
@@ -226,18 +213,7 @@ func TestImportCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	assertNoOutput(t, out)
-}
-
-// assertNoOutput fails when out holds any file (recordings, videos, temporary files).
-func assertNoOutput(t *testing.T, out string) {
-	t.Helper()
-	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			t.Errorf("left behind: %s", p)
-		}
-		return nil
-	})
+	importtest.AssertNoOutput(t, out)
 }
 
 func TestNaturalOrder(t *testing.T) {

@@ -6,12 +6,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/fmcore/fmcore/data"
+	"github.com/fmcore/fmcore/data/internal/importer"
+	"github.com/fmcore/fmcore/data/internal/npy"
 )
 
 // RateHz is the frame rate of the reference's training data: every array is on the
@@ -39,6 +40,12 @@ const (
 // ErrNotTree is wrapped by the error of Open for a folder that is not in the fnn layout
 // at all.
 var ErrNotTree = errors.New("not an fnn data tree")
+
+// InputError is a problem with one source file: which file, and what is wrong with it.
+// Every error about bad input that Open and Import return is, or wraps, an *InputError.
+// It is the type of data/internal/npy, which reads the .npy files; sensorium.InputError
+// is the same type.
+type InputError = npy.InputError
 
 // Tree is one folder in the reference's per-trial layout, opened and checked by Open:
 // its trials and the dtype and shape of every file the import will read. Only the
@@ -99,7 +106,7 @@ func Open(dir string, session data.SessionID) (*Tree, error) {
 	}
 	t.Trials = append(evalTrials, mainTrials...)
 	if len(t.Trials) == 0 {
-		return nil, inputErr(filepath.Join(dir, dirStimuli), "no trials (no .npy files)")
+		return nil, npy.Errorf(filepath.Join(dir, dirStimuli), "no trials (no .npy files)")
 	}
 	for i := range t.Trials {
 		if err := t.checkTrial(&t.Trials[i]); err != nil {
@@ -171,37 +178,37 @@ func (t *Tree) listEval() ([]Trial, error) {
 // values.
 func (t *Tree) checkTrial(tr *Trial) error {
 	sp := t.path(tr, dirStimuli)
-	a, err := openArray(sp)
+	a, err := npy.Open(sp)
 	if err != nil {
 		return err
 	}
-	a.close()
-	if a.dt.kind != 'u' || a.dt.size != 1 {
-		return inputErr(sp, "dtype %s, want uint8 grey levels", a.dt.name)
+	a.Close()
+	if a.Dtype.Kind != 'u' || a.Dtype.Size != 1 {
+		return npy.Errorf(sp, "dtype %s, want uint8 grey levels", a.Dtype.Name)
 	}
-	shape := a.shape
+	shape := a.Shape
 	if len(shape) == 4 && shape[3] == 1 {
 		shape = shape[:3]
 	}
 	if len(shape) != 3 || shape[0] == 0 || shape[1] == 0 || shape[2] == 0 {
-		return inputErr(sp, "shape %s, want (T, H, W, 1) frames", a.shapeString())
+		return npy.Errorf(sp, "shape %s, want (T, H, W, 1) frames", a.ShapeString())
 	}
 	if t.Height == 0 {
 		t.Height, t.Width = shape[1], shape[2]
 	}
 	if shape[1] != t.Height || shape[2] != t.Width {
-		return inputErr(sp, "shape %s, want frames of H×W = %d×%d like the trials before", a.shapeString(), t.Height, t.Width)
+		return npy.Errorf(sp, "shape %s, want frames of H×W = %d×%d like the trials before", a.ShapeString(), t.Height, t.Width)
 	}
 	T := shape[0]
 	tr.Frames = T
 	for _, kind := range []string{dirPerspectives, dirModulations} {
 		p := t.path(tr, kind)
-		if err := checkFloatShape(p, []int{T, 2}, fmt.Sprintf("(T, 2) = (%d, 2), T from %s", T, sp)); err != nil {
+		if err := npy.CheckFloatShape(p, []int{T, 2}, fmt.Sprintf("(T, 2) = (%d, 2), T from %s", T, sp)); err != nil {
 			return err
 		}
 	}
 	up := t.path(tr, dirUnits)
-	ushape, err := floatShape(up, 2)
+	ushape, err := npy.FloatShape(up, 2)
 	if err != nil {
 		return err
 	}
@@ -209,61 +216,33 @@ func (t *Tree) checkTrial(tr *Trial) error {
 		t.Units = ushape[1]
 	}
 	if ushape[0] != T || ushape[1] != t.Units || t.Units == 0 {
-		return inputErr(up, "shape %s, want (T, U) = (%d, %d): T from %s, U from the trials before", shapeString(ushape), T, t.Units, sp)
+		return npy.Errorf(up, "shape %s, want (T, U) = (%d, %d): T from %s, U from the trials before", npy.ShapeString(ushape), T, t.Units, sp)
 	}
 	if tr.base != "" {
 		return nil
 	}
 	tp := t.path(tr, dirTraining)
-	ta, vals, _, _, err := readSmall(tp, -1)
+	ta, vals, _, _, err := npy.ReadSmall(tp, -1)
 	if err != nil {
 		return err
 	}
-	if ta.dt.kind != 'b' || ta.n != 1 {
-		return inputErr(tp, "dtype %s shape %s, want one bool", ta.dt.name, ta.shapeString())
+	if ta.Dtype.Kind != 'b' || ta.Len != 1 {
+		return npy.Errorf(tp, "dtype %s shape %s, want one bool", ta.Dtype.Name, ta.ShapeString())
 	}
 	tr.Tier = data.TierValidation
 	if vals[0] != 0 {
 		tr.Tier = data.TierTrain
 	}
 	np := t.path(tr, dirSamples)
-	na, _, ints, _, err := readSmall(np, -1)
+	na, _, ints, _, err := npy.ReadSmall(np, -1)
 	if err != nil {
 		return err
 	}
-	if !na.dt.isInt() || na.n != 1 {
-		return inputErr(np, "dtype %s shape %s, want one integer", na.dt.name, na.shapeString())
+	if !na.Dtype.IsInt() || na.Len != 1 {
+		return npy.Errorf(np, "dtype %s shape %s, want one integer", na.Dtype.Name, na.ShapeString())
 	}
 	if ints[0] != int64(T) {
-		return inputErr(np, "%d samples, but %s has %d frames", ints[0], sp, T)
-	}
-	return nil
-}
-
-// floatShape opens path, checks that it holds float32 or float64 values of the given
-// rank, and returns its shape.
-func floatShape(path string, rank int) ([]int, error) {
-	a, err := openArray(path)
-	if err != nil {
-		return nil, err
-	}
-	a.close()
-	if !a.dt.isFloat() {
-		return nil, inputErr(path, "dtype %s, want float32 or float64", a.dt.name)
-	}
-	if len(a.shape) != rank {
-		return nil, inputErr(path, "shape %s, want %d dimensions", a.shapeString(), rank)
-	}
-	return a.shape, nil
-}
-
-func checkFloatShape(path string, want []int, what string) error {
-	got, err := floatShape(path, len(want))
-	if err != nil {
-		return err
-	}
-	if !slices.Equal(got, want) {
-		return inputErr(path, "shape %s, want %s", shapeString(got), what)
+		return npy.Errorf(np, "%d samples, but %s has %d frames", ints[0], sp, T)
 	}
 	return nil
 }
@@ -282,7 +261,7 @@ func listStems(dir string) ([]string, error) {
 		}
 		stem, ok := strings.CutSuffix(e.Name(), ".npy")
 		if !ok || e.IsDir() || stem == "" {
-			return nil, inputErr(filepath.Join(dir, e.Name()), "unexpected entry: want only <trial>.npy files")
+			return nil, npy.Errorf(filepath.Join(dir, e.Name()), "unexpected entry: want only <trial>.npy files")
 		}
 		stems = append(stems, stem)
 	}
@@ -302,7 +281,7 @@ func listDirs(dir string) ([]string, error) {
 			continue
 		}
 		if !e.IsDir() {
-			return nil, inputErr(filepath.Join(dir, e.Name()), "unexpected file: want one folder per evaluation video")
+			return nil, npy.Errorf(filepath.Join(dir, e.Name()), "unexpected file: want one folder per evaluation video")
 		}
 		names = append(names, e.Name())
 	}
@@ -322,13 +301,13 @@ func sameStems(dir, ref string, stems []string) error {
 	}
 	for _, s := range got {
 		if !want[s] {
-			return inputErr(filepath.Join(dir, s+".npy"), "no matching %s", filepath.Join(ref, s+".npy"))
+			return npy.Errorf(filepath.Join(dir, s+".npy"), "no matching %s", filepath.Join(ref, s+".npy"))
 		}
 		delete(want, s)
 	}
 	for _, s := range stems {
 		if want[s] {
-			return inputErr(filepath.Join(dir, s+".npy"), "missing, but %s exists (%s)", filepath.Join(ref, s+".npy"), treeHint)
+			return npy.Errorf(filepath.Join(dir, s+".npy"), "missing, but %s exists (%s)", filepath.Join(ref, s+".npy"), treeHint)
 		}
 	}
 	return nil
@@ -387,15 +366,7 @@ func (t *Tree) notImported() ([]string, error) {
 	if err != nil {
 		return nil, &InputError{Path: t.Dir, Msg: "cannot list the folder: " + err.Error(), Err: err}
 	}
-	out := make([]string, 0, len(counts))
-	for k, n := range counts {
-		if strings.HasSuffix(k, "/") {
-			k = fmt.Sprintf("%s (%d files)", k, n)
-		}
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out, nil
+	return importer.NotImported(counts), nil
 }
 
 // sortNatural sorts names with digit runs compared as numbers (2 before 10), the order

@@ -28,7 +28,8 @@
 //     and videos shared between mice are stored once.
 //
 // Open checks everything that can be checked without reading the values (every file's
-// header, dtype, shape and size), so that bad input fails before anything is written;
-// Import then streams one trial at a time through data/h5 and data/video, both of which
-// publish a file only once it is complete.
+// header, dtype, shape and size, with data/internal/npy), so that bad input fails before
+// anything is written; Import then streams one trial at a time through
+// data/internal/importer, which writes with data/h5 and data/video, both of which publish
+// a file only once it is complete.
 package sensorium

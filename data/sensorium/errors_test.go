@@ -2,20 +2,20 @@ package sensorium
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/fmcore/fmcore/data/internal/importtest"
 )
 
 // TestBadInput damages a copy of fixture A in one way per case and checks that Open or
 // Import fails with a one-line *InputError naming the damaged file and the problem, and
 // that nothing is left in the output folder.
 func TestBadInput(t *testing.T) {
-	f32 := func(n int) []byte { return f32bytes(make([]float32, n)) }
+	f32 := func(n int) []byte { return importtest.F32Bytes(make([]float32, n)) }
 	for _, tc := range []struct {
 		name   string
 		damage func(t *testing.T, dir string)
@@ -37,28 +37,28 @@ func TestBadInput(t *testing.T) {
 		{"missing responses of a train trial", func(t *testing.T, d string) { os.Remove(filepath.Join(d, "data/responses/0.npy")) },
 			"data/responses/0.npy", "missing"},
 		{"responses shorter than the video", func(t *testing.T, d string) {
-			writeNpy(t, filepath.Join(d, "data/responses/1.npy"), "<f4", []int{6, 20}, false, f32(6*20))
+			importtest.WriteNpy(t, filepath.Join(d, "data/responses/1.npy"), "<f4", []int{6, 20}, false, f32(6*20))
 		}, "data/responses/1.npy", "shape (6, 20), want (N, T) = (6, 24)"},
 		{"behavior with three rows", func(t *testing.T, d string) {
-			writeNpy(t, filepath.Join(d, "data/behavior/2.npy"), "<f4", []int{3, 24}, false, f32(3*24))
+			importtest.WriteNpy(t, filepath.Join(d, "data/behavior/2.npy"), "<f4", []int{3, 24}, false, f32(3*24))
 		}, "data/behavior/2.npy", "shape (3, 24), want (2, T) = (2, 24)"},
 		{"video of another size", func(t *testing.T, d string) {
-			writeNpy(t, filepath.Join(d, "data/videos/3.npy"), "<f4", []int{9, 15, 24}, false, f32(9*15*24))
+			importtest.WriteNpy(t, filepath.Join(d, "data/videos/3.npy"), "<f4", []int{9, 15, 24}, false, f32(9*15*24))
 		}, "data/videos/3.npy", "H×W = 9×16"},
 		{"video of rank 2", func(t *testing.T, d string) {
-			writeNpy(t, filepath.Join(d, "data/videos/0.npy"), "<f4", []int{9, 16}, false, f32(9*16))
+			importtest.WriteNpy(t, filepath.Join(d, "data/videos/0.npy"), "<f4", []int{9, 16}, false, f32(9*16))
 		}, "data/videos/0.npy", "want 3 dimensions"},
 		{"fewer unit ids than coordinates", func(t *testing.T, d string) {
-			writeNpy(t, filepath.Join(d, fileUnitIDs), "<i8", []int{5}, false, int64bytes(1, 2, 3, 4, 5))
+			importtest.WriteNpy(t, filepath.Join(d, fileUnitIDs), "<i8", []int{5}, false, importtest.Int64Bytes(1, 2, 3, 4, 5))
 		}, fileCoords, "want (N, 3) = (5, 3) numbers, N from meta/neurons/unit_ids.npy"},
 		{"fewer units in responses", func(t *testing.T, d string) {
-			writeNpy(t, filepath.Join(d, "data/responses/4.npy"), "<f4", []int{5, 24}, false, f32(5*24))
+			importtest.WriteNpy(t, filepath.Join(d, "data/responses/4.npy"), "<f4", []int{5, 24}, false, f32(5*24))
 		}, "data/responses/4.npy", "want (N, T) = (6, 24)"},
 		{"duplicate unit ids", func(t *testing.T, d string) {
-			writeNpy(t, filepath.Join(d, fileUnitIDs), "<i8", []int{6}, false, make([]byte, 6*8))
+			importtest.WriteNpy(t, filepath.Join(d, fileUnitIDs), "<i8", []int{6}, false, make([]byte, 6*8))
 		}, fileUnitIDs, "duplicate unit id 0"},
 		{"coordinates of two columns", func(t *testing.T, d string) {
-			writeNpy(t, filepath.Join(d, fileCoords), "<f8", []int{6, 2}, false, make([]byte, 12*8))
+			importtest.WriteNpy(t, filepath.Join(d, fileCoords), "<f8", []int{6, 2}, false, make([]byte, 12*8))
 		}, fileCoords, "want (N, 3) = (6, 3)"},
 		{"truncated video", func(t *testing.T, d string) {
 			p := filepath.Join(d, "data/videos/2.npy")
@@ -82,95 +82,53 @@ func TestBadInput(t *testing.T) {
 			os.WriteFile(filepath.Join(d, "data/responses/3.npy"), nil, 0o644)
 		}, "data/responses/3.npy", "not a .npy file"},
 		{"integer responses", func(t *testing.T, d string) {
-			writeNpy(t, filepath.Join(d, "data/responses/0.npy"), "<i8", []int{6, 24}, false, make([]byte, 6*24*8))
+			importtest.WriteNpy(t, filepath.Join(d, "data/responses/0.npy"), "<i8", []int{6, 24}, false, make([]byte, 6*24*8))
 		}, "data/responses/0.npy", "dtype <i8, want float32 or float64"},
 		{"complex video", func(t *testing.T, d string) {
-			writeNpy(t, filepath.Join(d, "data/videos/1.npy"), "<c8", []int{9, 16, 24}, false, make([]byte, 9*16*24*8))
+			importtest.WriteNpy(t, filepath.Join(d, "data/videos/1.npy"), "<c8", []int{9, 16, 24}, false, make([]byte, 9*16*24*8))
 		}, "data/videos/1.npy", "unsupported dtype <c8"},
 		{"float16 behavior", func(t *testing.T, d string) {
-			writeNpy(t, filepath.Join(d, "data/behavior/0.npy"), "<f2", []int{2, 24}, false, make([]byte, 2*24*2))
+			importtest.WriteNpy(t, filepath.Join(d, "data/behavior/0.npy"), "<f2", []int{2, 24}, false, make([]byte, 2*24*2))
 		}, "data/behavior/0.npy", "unsupported dtype <f2"},
 		{"tiers as a pickled object array", func(t *testing.T, d string) {
-			writeNpy(t, filepath.Join(d, fileTiers), "|O", []int{7}, false, []byte("\x80\x02]q\x00."))
+			importtest.WriteNpy(t, filepath.Join(d, fileTiers), "|O", []int{7}, false, []byte("\x80\x02]q\x00."))
 		}, fileTiers, "pickled object array"},
 		{"numeric tiers", func(t *testing.T, d string) {
-			writeNpy(t, filepath.Join(d, fileTiers), "<i8", []int{7}, false, make([]byte, 7*8))
+			importtest.WriteNpy(t, filepath.Join(d, fileTiers), "<i8", []int{7}, false, make([]byte, 7*8))
 		}, fileTiers, "dtype <i8, want strings"},
 		{"unknown tier", func(t *testing.T, d string) {
 			b := make([]byte, 0, 7*4*6)
 			for _, s := range []string{"train", "train", "oracle", "oracle", "bogus", "none", "none"} {
-				b = append(b, utf32(s, 6)...)
+				b = append(b, importtest.UTF32(s, 6)...)
 			}
-			writeNpy(t, filepath.Join(d, fileTiers), "<U6", []int{7}, false, b)
+			importtest.WriteNpy(t, filepath.Join(d, fileTiers), "<U6", []int{7}, false, b)
 		}, fileTiers, `trial 4 has tier "bogus"`},
 		{"stray file among the videos", func(t *testing.T, d string) {
 			os.WriteFile(filepath.Join(d, dirVideos, "notes.txt"), []byte("hi"), 0o644)
 		}, "data/videos/notes.txt", "unexpected file"},
 		{"video of a trial not in tiers", func(t *testing.T, d string) {
-			writeNpy(t, filepath.Join(d, dirVideos, "7.npy"), "<f4", []int{9, 16, 24}, false, f32(9*16*24))
+			importtest.WriteNpy(t, filepath.Join(d, dirVideos, "7.npy"), "<f4", []int{9, 16, 24}, false, f32(9*16*24))
 		}, "data/videos/7.npy", "trial 7 is not in meta/trials/tiers.npy"},
 		// Found only while importing: the values.
 		{"NaN inside a trial", func(t *testing.T, d string) {
-			rewrite(t, filepath.Join(d, "data/videos/3.npy"), func(v []float32) { v[5] = float32(math.NaN()) })
+			importtest.Rewrite(t, filepath.Join(d, "data/videos/3.npy"), func(v []float32) { v[5] = float32(math.NaN()) })
 		}, "data/videos/3.npy", "NaN may only pad the end"},
 		{"infinite response", func(t *testing.T, d string) {
-			rewrite(t, filepath.Join(d, "data/responses/2.npy"), func(v []float32) { v[30] = float32(math.Inf(1)) })
+			importtest.Rewrite(t, filepath.Join(d, "data/responses/2.npy"), func(v []float32) { v[30] = float32(math.Inf(1)) })
 		}, "data/responses/2.npy", "row 1, frame 6 is +Inf: use NaN"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := copyTree(t, fixtureA)
+			dir := importtest.CopyTree(t, fixtureA)
 			tc.damage(t, dir)
 			out := t.TempDir()
 			f, err := Open(dir)
 			if err == nil {
 				_, err = f.Import(context.Background(), out, nil)
 			}
-			if err == nil {
-				t.Fatal("no error")
-			}
-			var ie *InputError
-			if !errors.As(err, &ie) {
-				t.Fatalf("error %q (%T) is not an *InputError", err, err)
-			}
-			if want := filepath.Join(dir, tc.file); filepath.Clean(ie.Path) != want {
-				t.Errorf("error names %s, want %s", ie.Path, want)
-			}
-			if msg := err.Error(); !strings.Contains(msg, tc.msg) || strings.Contains(msg, "\n") {
-				t.Errorf("error %q: want one line containing %q", msg, tc.msg)
-			}
-			assertNoOutput(t, out)
+			importtest.AssertInputError(t, err, filepath.Join(dir, tc.file), tc.msg)
+			importtest.AssertNoOutput(t, out)
 		})
 	}
-}
-
-// int64bytes encodes int64 values little-endian.
-func int64bytes(xs ...int64) []byte {
-	b := make([]byte, 8*len(xs))
-	for i, x := range xs {
-		binary.LittleEndian.PutUint64(b[8*i:], uint64(x))
-	}
-	return b
-}
-
-// utf32 encodes s as numpy's <U<width> does: UTF-32 little-endian, zero-padded.
-func utf32(s string, width int) []byte {
-	b := make([]byte, 4*width)
-	for i, r := range []rune(s) {
-		b[4*i] = byte(r)
-	}
-	return b
-}
-
-// rewrite changes the values of a float32 C-order .npy file in place.
-func rewrite(t *testing.T, path string, change func([]float32)) {
-	t.Helper()
-	src := load(t, path)
-	v := make([]float32, len(src.v))
-	for i, x := range src.v {
-		v[i] = float32(x)
-	}
-	change(v)
-	writeNpy(t, path, "<f4", src.shape, src.fortran, f32bytes(v))
 }
 
 func TestFind(t *testing.T) {
@@ -199,47 +157,6 @@ func TestSessionOf(t *testing.T) {
 	} {
 		if got := SessionOf(tc.dir); got.Mouse != tc.mouse || got.Session != tc.session {
 			t.Errorf("SessionOf(%q) = %+v, want mouse %s session %s", tc.dir, got, tc.mouse, tc.session)
-		}
-	}
-}
-
-func TestParseDtype(t *testing.T) {
-	for _, tc := range []struct {
-		descr string
-		kind  byte
-		size  int
-		err   string
-	}{
-		{"'<f4'", 'f', 4, ""},
-		{"'>f8'", 'f', 8, ""},
-		{"'|u1'", 'u', 1, ""},
-		{"'|b1'", 'b', 1, ""},
-		{"'<U14'", 'U', 56, ""},
-		{"'|S6'", 'S', 6, ""},
-		{"'|O'", 0, 0, "pickled object array"},
-		{"'<f2'", 0, 0, "unsupported dtype <f2"},
-		{"'<c16'", 0, 0, "unsupported dtype <c16"},
-		{"[('x', '<f4')]", 0, 0, "structured"},
-		{"'<M8[ns]'", 0, 0, "unsupported dtype"},
-	} {
-		dt, err := parseDtype(tc.descr)
-		switch {
-		case tc.err == "" && (err != nil || dt.kind != tc.kind || dt.size != tc.size):
-			t.Errorf("parseDtype(%s) = %c/%d, %v; want %c/%d", tc.descr, dt.kind, dt.size, err, tc.kind, tc.size)
-		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
-			t.Errorf("parseDtype(%s) error %v, want %q", tc.descr, err, tc.err)
-		}
-	}
-}
-
-func TestStrides(t *testing.T) {
-	for _, tc := range []struct {
-		fortran bool
-		want    []int
-	}{{false, []int{12, 4, 1}}, {true, []int{1, 2, 6}}} {
-		a := &array{shape: []int{2, 3, 4}, fortran: tc.fortran}
-		if got := a.strides(); !equalShape(got, tc.want...) {
-			t.Errorf("strides of (2, 3, 4), fortran %v = %v, want %v", tc.fortran, got, tc.want)
 		}
 	}
 }

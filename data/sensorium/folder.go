@@ -7,12 +7,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/fmcore/fmcore/data"
+	"github.com/fmcore/fmcore/data/internal/importer"
+	"github.com/fmcore/fmcore/data/internal/npy"
 )
 
 // RateHz is the frame rate of every SENSORIUM 2023 array: videos, responses and
@@ -127,6 +127,12 @@ func Find(dir string) ([]string, error) {
 // SENSORIUM 2023 layout at all.
 var ErrNotFolder = errors.New("not a SENSORIUM 2023 mouse folder")
 
+// InputError is a problem with one source file: which file, and what is wrong with it.
+// Every error about bad input that Open and Import return is, or wraps, an *InputError.
+// It is the type of data/internal/npy, which reads the .npy files; fnnnpy.InputError is
+// the same type.
+type InputError = npy.InputError
+
 // SessionOf derives the session from a folder name in the benchmark's form
 // dynamic<mouse>-<session>-<scan>-Video-<hash>: mouse "29515", session "10-12" for
 // dynamic29515-10-12-Video-<hash>. Any other name is the mouse, with session "1".
@@ -192,35 +198,35 @@ func (f *Folder) trialPath(dir string, i int) string {
 
 func (f *Folder) readTiers() ([]string, error) {
 	p := f.path(fileTiers)
-	a, _, _, tiers, err := readSmall(p, 1)
+	a, _, _, tiers, err := npy.ReadSmall(p, 1)
 	if err != nil {
 		return nil, err
 	}
-	if !a.dt.isString() {
-		return nil, inputErr(p, "dtype %s, want strings (train, oracle, live_test_main, ...)", a.dt.name)
+	if !a.Dtype.IsString() {
+		return nil, npy.Errorf(p, "dtype %s, want strings (train, oracle, live_test_main, ...)", a.Dtype.Name)
 	}
 	for i, t := range tiers {
 		if _, _, ok := mapTier(t); !ok && t != tierNone {
-			return nil, inputErr(p, "trial %d has tier %q, want one of train, oracle, live_test_main, live_test_bonus, final_test_main, final_test_bonus, none", i, t)
+			return nil, npy.Errorf(p, "trial %d has tier %q, want one of train, oracle, live_test_main, live_test_bonus, final_test_main, final_test_bonus, none", i, t)
 		}
 	}
 	if len(tiers) == 0 {
-		return nil, inputErr(p, "no trials")
+		return nil, npy.Errorf(p, "no trials")
 	}
 	return tiers, nil
 }
 
 func (f *Folder) readUnits() error {
 	p := f.path(fileUnitIDs)
-	a, _, ids, _, err := readSmall(p, 1)
+	a, _, ids, _, err := npy.ReadSmall(p, 1)
 	if err != nil {
 		return err
 	}
-	if !a.dt.isInt() {
-		return inputErr(p, "dtype %s, want integer unit ids", a.dt.name)
+	if !a.Dtype.IsInt() {
+		return npy.Errorf(p, "dtype %s, want integer unit ids", a.Dtype.Name)
 	}
 	if len(ids) == 0 {
-		return inputErr(p, "no units")
+		return npy.Errorf(p, "no units")
 	}
 	N := len(ids)
 	areas := make([]string, N)
@@ -229,24 +235,24 @@ func (f *Folder) readUnits() error {
 	}
 	f.Units = data.Units{ID: ids, Area: areas}
 	if err := f.Units.Check(); err != nil {
-		return inputErr(p, "%v", strings.TrimPrefix(err.Error(), "units: "))
+		return npy.Errorf(p, "%v", strings.TrimPrefix(err.Error(), "units: "))
 	}
 
 	p = f.path(fileCoords)
-	a, vals, _, _, err := readSmall(p, 2)
+	a, vals, _, _, err := npy.ReadSmall(p, 2)
 	if err != nil {
 		return err
 	}
-	if vals == nil || a.shape[0] != N || a.shape[1] != 3 {
-		return inputErr(p, "shape %s of %s, want (N, 3) = (%d, 3) numbers, N from %s", a.shapeString(), a.dt.name, N, fileUnitIDs)
+	if vals == nil || a.Shape[0] != N || a.Shape[1] != 3 {
+		return npy.Errorf(p, "shape %s of %s, want (N, 3) = (%d, 3) numbers, N from %s", a.ShapeString(), a.Dtype.Name, N, fileUnitIDs)
 	}
-	st := a.strides()
+	st := a.Strides()
 	pos := make([]float32, 3*N)
 	for n := range N {
 		for k := range 3 {
 			v := vals[n*st[0]+k*st[1]]
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return inputErr(p, "unit row %d has a non-finite coordinate %v", n, v)
+				return npy.Errorf(p, "unit row %d has a non-finite coordinate %v", n, v)
 			}
 			pos[3*n+k] = float32(v)
 		}
@@ -273,16 +279,16 @@ func (f *Folder) listTrials(tiers []string) error {
 		stem, ok := strings.CutSuffix(e.Name(), ".npy")
 		i, err := strconv.Atoi(stem)
 		if !ok || err != nil || i < 0 || strconv.Itoa(i) != stem {
-			return inputErr(filepath.Join(dir, e.Name()), "unexpected file: want only <trial>.npy files")
+			return npy.Errorf(filepath.Join(dir, e.Name()), "unexpected file: want only <trial>.npy files")
 		}
 		if i >= len(tiers) {
-			return inputErr(filepath.Join(dir, e.Name()), "trial %d is not in %s, which lists %d trials", i, fileTiers, len(tiers))
+			return npy.Errorf(filepath.Join(dir, e.Name()), "trial %d is not in %s, which lists %d trials", i, fileTiers, len(tiers))
 		}
 		seen[i] = true
 	}
 	for i, t := range tiers {
 		if !seen[i] && t != tierNone {
-			return inputErr(f.trialPath(dirVideos, i), "missing: %s lists trial %d (tier %s)", fileTiers, i, t)
+			return npy.Errorf(f.trialPath(dirVideos, i), "missing: %s lists trial %d (tier %s)", fileTiers, i, t)
 		}
 		f.Trials = append(f.Trials, Trial{Index: i, Tier: t})
 	}
@@ -296,7 +302,7 @@ func (f *Folder) checkTrial(t *Trial) error {
 	}
 	i := t.Index
 	vp := f.trialPath(dirVideos, i)
-	shape, err := headerShape(vp, 3, true)
+	shape, err := npy.FloatShape(vp, 3)
 	if err != nil {
 		return err
 	}
@@ -306,52 +312,23 @@ func (f *Folder) checkTrial(t *Trial) error {
 	T := shape[2]
 	switch {
 	case shape[0] != f.Height || shape[1] != f.Width:
-		return inputErr(vp, "shape %s, want (H, W, T) with H×W = %d×%d like the trials before", shapeString(shape), f.Height, f.Width)
+		return npy.Errorf(vp, "shape %s, want (H, W, T) with H×W = %d×%d like the trials before", npy.ShapeString(shape), f.Height, f.Width)
 	case T == 0 || shape[0] == 0 || shape[1] == 0:
-		return inputErr(vp, "shape %s: an empty video", shapeString(shape))
+		return npy.Errorf(vp, "shape %s: an empty video", npy.ShapeString(shape))
 	}
 	t.Frames = T
 	N := f.Units.Len()
 	rp := f.trialPath(dirResponses, i)
 	if tier, _, _ := mapTier(t.Tier); tier == data.TierTest && !exists(rp) {
 		t.NoResponses = true
-	} else if err := checkShape(rp, []int{N, T}, fmt.Sprintf("(N, T) = (%d, %d): N from %s, T from %s", N, T, fileUnitIDs, vp)); err != nil {
+	} else if err := npy.CheckFloatShape(rp, []int{N, T}, fmt.Sprintf("(N, T) = (%d, %d): N from %s, T from %s", N, T, fileUnitIDs, vp)); err != nil {
 		return err
 	}
 	for _, dir := range []string{dirBehavior, dirPupilCenter} {
 		p := f.trialPath(dir, i)
-		if err := checkShape(p, []int{2, T}, fmt.Sprintf("(2, T) = (2, %d), T from %s", T, vp)); err != nil {
+		if err := npy.CheckFloatShape(p, []int{2, T}, fmt.Sprintf("(2, T) = (2, %d), T from %s", T, vp)); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// headerShape opens path, checks its rank and (when float) that it holds float32 or
-// float64 values, and returns its shape.
-func headerShape(path string, rank int, float bool) ([]int, error) {
-	a, err := openArray(path)
-	if err != nil {
-		return nil, err
-	}
-	defer a.close()
-	if float && !a.dt.isFloat() {
-		return nil, inputErr(path, "dtype %s, want float32 or float64", a.dt.name)
-	}
-	if len(a.shape) != rank {
-		return nil, inputErr(path, "shape %s, want %d dimensions", a.shapeString(), rank)
-	}
-	return a.shape, nil
-}
-
-// checkShape checks that path holds a float array of exactly shape want.
-func checkShape(path string, want []int, what string) error {
-	got, err := headerShape(path, len(want), true)
-	if err != nil {
-		return err
-	}
-	if !slices.Equal(got, want) {
-		return inputErr(path, "shape %s, want %s", shapeString(got), what)
 	}
 	return nil
 }
@@ -373,7 +350,7 @@ func extreme(path string, pick func(a, b float64) float64) (float64, bool) {
 	if !exists(path) {
 		return 0, false
 	}
-	_, vals, _, _, err := readSmall(path, -1)
+	_, vals, _, _, err := npy.ReadSmall(path, -1)
 	if err != nil || len(vals) == 0 {
 		return 0, false
 	}
@@ -435,15 +412,7 @@ func (f *Folder) notImported() ([]string, error) {
 	if err != nil {
 		return nil, &InputError{Path: f.Dir, Msg: "cannot list the folder: " + err.Error(), Err: err}
 	}
-	out := make([]string, 0, len(counts))
-	for k, n := range counts {
-		if strings.HasSuffix(k, "/") {
-			k = fmt.Sprintf("%s (%d files)", k, n)
-		}
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out, nil
+	return importer.NotImported(counts), nil
 }
 
 func isSkipped(trials []Trial, stem string) bool {

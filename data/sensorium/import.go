@@ -2,30 +2,24 @@ package sensorium
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
-	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/fmcore/fmcore/data"
-	"github.com/fmcore/fmcore/data/h5"
-	"github.com/fmcore/fmcore/data/video"
+	"github.com/fmcore/fmcore/data/internal/importer"
+	"github.com/fmcore/fmcore/data/internal/npy"
 )
 
 // VideoDir is the folder, relative to the output folder, that holds the imported videos,
 // one mp4 per distinct video named by its content hash, shared by every recording
 // written to the same output folder.
-const VideoDir = "videos"
+const VideoDir = importer.VideoDir
 
 // The trial parameters that record how video values became bytes:
 // value = video_offset + video_scale·byte.
 const (
-	ParamVideoOffset = "video_offset"
-	ParamVideoScale  = "video_scale"
+	ParamVideoOffset = importer.ParamVideoOffset
+	ParamVideoScale  = importer.ParamVideoScale
 )
 
 // Scaling maps video values to bytes: byte = round((value − Offset)/Scale), clipped to
@@ -88,29 +82,26 @@ type Summary struct {
 	NotImported []string       // files and folders of the source not read
 }
 
-// importer holds the reusable buffers of one import: at most one trial's arrays.
-type importer struct {
+// job holds the state of one import: the output and the reusable buffers of at most one
+// trial's arrays.
+type job struct {
 	f       *Folder
-	out     string
+	w       *importer.Writer
 	scaling Scaling
 	sum     *Summary
-	created []string        // mp4 files this import encoded, removed on failure
-	known   map[string]bool // video names referenced so far
-	repeats map[string]int  // stimulus → trials
-	f64     []float64       // float64 → float32 staging
-	video   []float32       // [H,W,T0] in file order
-	frames  []byte          // [T,H,W] quantised
-	resp    []float32       // [N,T0] in file order
-	beh     []float32       // [2,T0]
-	pc      []float32       // [2,T0]
-	stage   []float32       // [T,2] behaviour before it is split into pupil and running
-	trial   data.Trial      // the trial being written, slices reused
-	hash    [sha256.Size]byte
+	f64     []float64  // float64 → float32 staging
+	video   []float32  // [H,W,T0] in file order
+	frames  []byte     // [T,H,W] quantised
+	resp    []float32  // [N,T0] in file order
+	beh     []float32  // [2,T0]
+	pc      []float32  // [2,T0]
+	stage   []float32  // [T,2] behaviour before it is split into pupil and running
+	trial   data.Trial // the trial being written, slices reused
 }
 
 // Output returns the path of the recording Import writes into out: <mouse>-<session>.h5.
 func (f *Folder) Output(out string) string {
-	return filepath.Join(out, f.Session.String()+".h5")
+	return importer.RecordingPath(out, f.Session)
 }
 
 // Import converts the folder into one recording in out (see Output) plus one lossless
@@ -122,24 +113,16 @@ func (f *Folder) Output(out string) string {
 // encoded, so that a rerun starts cleanly. Videos already in out/videos are reused, not
 // re-encoded: their names are content hashes. out must exist.
 func (f *Folder) Import(ctx context.Context, out string, progress func(done, total int)) (sum *Summary, err error) {
-	im := &importer{
-		f: f, out: out, known: map[string]bool{}, repeats: map[string]int{},
+	im := &job{
+		f: f,
 		sum: &Summary{
 			Recording: f.Output(out), Session: f.Session, Units: f.Units.Len(), RateHz: RateHz,
-			Trials: map[data.Tier]int{}, Frames: map[data.Tier]int{}, Skipped: map[string]int{},
-			NotImported: f.NotImported,
+			Skipped: map[string]int{}, NotImported: f.NotImported,
 		},
 	}
 	if progress == nil {
 		progress = func(int, int) {}
 	}
-	defer func() {
-		if err != nil {
-			for _, p := range im.created {
-				os.Remove(p)
-			}
-		}
-	}()
 	kept := 0
 	for _, t := range f.Trials {
 		if t.Skipped() {
@@ -149,7 +132,7 @@ func (f *Folder) Import(ctx context.Context, out string, progress func(done, tot
 		}
 	}
 	if kept == 0 {
-		return nil, inputErr(f.path(fileTiers), "every trial has tier none: nothing to import")
+		return nil, npy.Errorf(f.path(fileTiers), "every trial has tier none: nothing to import")
 	}
 	total, done := kept, 0
 	if f.VideoRange != nil {
@@ -165,14 +148,12 @@ func (f *Folder) Import(ctx context.Context, out string, progress func(done, tot
 		im.scaling = ScalingFor(lo, hi)
 	}
 	im.sum.Scaling = im.scaling
-	if err := os.MkdirAll(filepath.Join(out, VideoDir), 0o755); err != nil {
-		return nil, fmt.Errorf("import %s: %w", f.Dir, err)
-	}
-	w, err := h5.Create(im.sum.Recording, data.Recording{Session: f.Session, RateHz: RateHz, Units: f.Units})
+	w, err := importer.Create(f.Dir, out, data.Recording{Session: f.Session, RateHz: RateHz, Units: f.Units})
 	if err != nil {
-		return nil, fmt.Errorf("import %s: %w", f.Dir, err)
+		return nil, err
 	}
 	defer w.Abort() // no-op after Close
+	im.w = w
 	for _, t := range f.Trials {
 		if t.Skipped() {
 			continue
@@ -184,7 +165,7 @@ func (f *Folder) Import(ctx context.Context, out string, progress func(done, tot
 			return nil, err
 		}
 		if err := w.WriteTrial(&im.trial); err != nil {
-			return nil, fmt.Errorf("import %s: %w", f.Dir, err)
+			return nil, err
 		}
 		done++
 		progress(done, total)
@@ -192,16 +173,19 @@ func (f *Folder) Import(ctx context.Context, out string, progress func(done, tot
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("import %s: %w", f.Dir, err)
+	c, err := w.Close()
+	if err != nil {
+		return nil, err
 	}
-	im.finishSummary()
-	return im.sum, nil
+	s := im.sum
+	s.Trials, s.Frames, s.Videos, s.NewVideos = c.Trials, c.Frames, c.Videos, c.NewVideos
+	s.Stimuli, s.Repeated, s.MinRepeat, s.MaxRepeat = c.Stimuli, c.Repeated, c.MinRepeat, c.MaxRepeat
+	return s, nil
 }
 
 // scanRange reads every kept trial's video and returns the smallest and largest finite
 // value.
-func (im *importer) scanRange(ctx context.Context, step func()) (lo, hi float64, err error) {
+func (im *job) scanRange(ctx context.Context, step func()) (lo, hi float64, err error) {
 	lo, hi = math.Inf(1), math.Inf(-1)
 	for _, t := range im.f.Trials {
 		if t.Skipped() {
@@ -215,7 +199,7 @@ func (im *importer) scanRange(ctx context.Context, step func()) (lo, hi float64,
 		if err != nil {
 			return 0, 0, err
 		}
-		for _, v := range im.video[:a.n] {
+		for _, v := range im.video[:a.Len] {
 			if x := float64(v); !math.IsNaN(x) {
 				lo, hi = min(lo, x), max(hi, x)
 			}
@@ -223,45 +207,42 @@ func (im *importer) scanRange(ctx context.Context, step func()) (lo, hi float64,
 		step()
 	}
 	if math.IsInf(lo, 1) {
-		return 0, 0, inputErr(im.f.path(dirVideos), "every video value is NaN")
+		return 0, 0, npy.Errorf(im.f.path(dirVideos), "every video value is NaN")
 	}
 	if math.IsInf(lo, 0) || math.IsInf(hi, 0) {
-		return 0, 0, inputErr(im.f.path(dirVideos), "the videos hold ±Inf: want finite grey levels, NaN only for padding")
+		return 0, 0, npy.Errorf(im.f.path(dirVideos), "the videos hold ±Inf: want finite grey levels, NaN only for padding")
 	}
 	return lo, hi, nil
 }
 
 // readFloats opens path and reads it whole into *buf (grown as needed).
-func (im *importer) readFloats(path string, buf *[]float32) (*array, error) {
-	a, err := openArray(path)
+func (im *job) readFloats(path string, buf *[]float32) (*npy.Array, error) {
+	a, err := npy.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	defer a.close()
-	if cap(*buf) < a.n {
-		*buf = make([]float32, a.n)
-	}
-	*buf = (*buf)[:a.n]
-	return a, a.readFloats(*buf, &im.f64)
+	defer a.Close()
+	*buf = grow(*buf, a.Len)
+	return a, a.ReadFloats(*buf, &im.f64)
 }
 
 // trial1 reads trial t's four arrays, cuts the NaN padding, writes or reuses its video
 // and fills im.trial.
-func (im *importer) trial1(t Trial) error {
+func (im *job) trial1(t Trial) error {
 	f := im.f
 	vp := f.trialPath(dirVideos, t.Index)
 	va, err := im.readFloats(vp, &im.video)
 	if err != nil {
 		return err
 	}
-	if !equalShape(va.shape, f.Height, f.Width, t.Frames) {
-		return inputErr(vp, "shape %s changed since the import started", va.shapeString())
+	if !equalShape(va.Shape, f.Height, f.Width, t.Frames) {
+		return npy.Errorf(vp, "shape %s changed since the import started", va.ShapeString())
 	}
-	T, err := im.quantise(vp, va.strides(), t.Frames)
+	T, err := im.quantise(vp, va.Strides(), t.Frames)
 	if err != nil {
 		return err
 	}
-	name, err := im.storeVideo(T)
+	name, err := im.w.Video(im.frames, T, f.Height, f.Width)
 	if err != nil {
 		return err
 	}
@@ -309,16 +290,13 @@ func (im *importer) trial1(t Trial) error {
 	if err := im.columns(pa, im.pc, []int{2, t.Frames}, T, tr.Eye, 2); err != nil {
 		return err
 	}
-	im.sum.Trials[tier]++
-	im.sum.Frames[tier] += T
 	im.sum.CutFrames += t.Frames - T
-	im.repeats[name]++
 	return nil
 }
 
 // quantise finds the trial's length T (the frames before the trailing all-NaN ones),
 // checks that no pixel before T is NaN or ±Inf, and writes frames [T,H,W] to im.frames.
-func (im *importer) quantise(path string, st []int, T0 int) (int, error) {
+func (im *job) quantise(path string, st []int, T0 int) (int, error) {
 	H, W := im.f.Height, im.f.Width
 	v := im.video
 	T := T0
@@ -326,15 +304,15 @@ func (im *importer) quantise(path string, st []int, T0 int) (int, error) {
 		T--
 	}
 	if T == 0 {
-		return 0, inputErr(path, "every frame is NaN: an empty trial")
+		return 0, npy.Errorf(path, "every frame is NaN: an empty trial")
 	}
-	im.frames = growBytes(im.frames, T*H*W)
+	im.frames = grow(im.frames, T*H*W)
 	for t := range T {
 		for y := range H {
 			for x := range W {
 				val := v[y*st[0]+x*st[1]+t*st[2]]
 				if math.IsNaN(float64(val)) || math.IsInf(float64(val), 0) {
-					return 0, inputErr(path, "pixel (y %d, x %d) of frame %d is %v inside the trial (it ends at frame %d): NaN may only pad the end", y, x, t, val, T)
+					return 0, npy.Errorf(path, "pixel (y %d, x %d) of frame %d is %v inside the trial (it ends at frame %d): NaN may only pad the end", y, x, t, val, T)
 				}
 				b, clipped := im.scaling.Byte(val)
 				if clipped {
@@ -358,60 +336,20 @@ func allNaN(v []float32, st []int, H, W, t int) bool {
 	return true
 }
 
-// storeVideo names the quantised frames by their content hash and encodes them to
-// out/videos/<hash>.mp4 unless that file exists already.
-func (im *importer) storeVideo(T int) (string, error) {
-	H, W := im.f.Height, im.f.Width
-	h := sha256.New()
-	var dims [12]byte
-	binary.LittleEndian.PutUint32(dims[0:], uint32(W))
-	binary.LittleEndian.PutUint32(dims[4:], uint32(H))
-	binary.LittleEndian.PutUint32(dims[8:], uint32(T))
-	h.Write(dims[:])
-	h.Write(im.frames[:T*H*W])
-	h.Sum(im.hash[:0])
-	name := hex.EncodeToString(im.hash[:8])
-	if im.known[name] {
-		return name, nil
-	}
-	im.known[name] = true
-	im.sum.Videos++
-	path := filepath.Join(im.out, VideoDir, name+".mp4")
-	if exists(path) {
-		return name, nil
-	}
-	enc, err := video.Create(path, W, H, RateHz)
-	if err != nil {
-		return "", fmt.Errorf("import %s: %w", im.f.Dir, err)
-	}
-	for t := range T {
-		if err := enc.WriteFrame(im.frames[t*H*W : (t+1)*H*W]); err != nil {
-			enc.Abort()
-			return "", fmt.Errorf("import %s: %w", im.f.Dir, err)
-		}
-	}
-	if err := enc.Close(); err != nil {
-		return "", fmt.Errorf("import %s: %w", im.f.Dir, err)
-	}
-	im.created = append(im.created, path)
-	im.sum.NewVideos++
-	return name, nil
-}
-
 // columns copies an array [K, T0] (K = width rows, time last) into dst [T, K]
 // (time first), checking the shape, rejecting ±Inf and counting the finite values of the
 // cut frames T..T0-1.
-func (im *importer) columns(a *array, src []float32, shape []int, T int, dst []float32, K int) error {
-	if len(a.shape) != 2 || a.shape[0] != shape[0] || a.shape[1] != shape[1] {
-		return inputErr(a.path, "shape %s changed since the import started", a.shapeString())
+func (im *job) columns(a *npy.Array, src []float32, shape []int, T int, dst []float32, K int) error {
+	if len(a.Shape) != 2 || a.Shape[0] != shape[0] || a.Shape[1] != shape[1] {
+		return npy.Errorf(a.Path, "shape %s changed since the import started", a.ShapeString())
 	}
-	st := a.strides()
+	st := a.Strides()
 	T0 := shape[1]
 	for k := range K {
 		for t := range T0 {
 			v := src[k*st[0]+t*st[1]]
 			if math.IsInf(float64(v), 0) {
-				return inputErr(a.path, "row %d, frame %d is %v: use NaN for a missing value", k, t, v)
+				return npy.Errorf(a.Path, "row %d, frame %d is %v: use NaN for a missing value", k, t, v)
 			}
 			if t < T {
 				dst[t*K+k] = v
@@ -424,7 +362,7 @@ func (im *importer) columns(a *array, src []float32, shape []int, T int, dst []f
 }
 
 // rows copies the two rows of an array [2, T0] into a[:T] and b[:T] (see columns).
-func (im *importer) rows(arr *array, src []float32, T0, T int, a, b []float32) error {
+func (im *job) rows(arr *npy.Array, src []float32, T0, T int, a, b []float32) error {
 	im.stage = grow(im.stage, 2*T)
 	if err := im.columns(arr, src, []int{2, T0}, T, im.stage, 2); err != nil {
 		return err
@@ -447,31 +385,10 @@ func equalShape(shape []int, dims ...int) bool {
 	return true
 }
 
-// finishSummary counts the stimuli and their repeats.
-func (im *importer) finishSummary() {
-	s := im.sum
-	s.Stimuli = len(im.repeats)
-	for _, n := range im.repeats {
-		s.MaxRepeat = max(s.MaxRepeat, n)
-		if n > 1 {
-			s.Repeated++
-			if s.MinRepeat == 0 || n < s.MinRepeat {
-				s.MinRepeat = n
-			}
-		}
-	}
-}
-
-func grow(xs []float32, n int) []float32 {
+// grow returns xs with length n, reusing its array when it is large enough.
+func grow[E any](xs []E, n int) []E {
 	if cap(xs) < n {
-		return make([]float32, n)
-	}
-	return xs[:n]
-}
-
-func growBytes(xs []byte, n int) []byte {
-	if cap(xs) < n {
-		return make([]byte, n)
+		return make([]E, n)
 	}
 	return xs[:n]
 }

@@ -13,7 +13,14 @@ import (
 
 	"github.com/fmcore/fmcore/data"
 	"github.com/fmcore/fmcore/data/h5"
+	"github.com/fmcore/fmcore/data/internal/importtest"
 	"github.com/fmcore/fmcore/data/video"
+)
+
+// The committed fixture folders (scripts/make_import_fixtures.py).
+const (
+	fixtureA = "testdata/dynamic10001-1-2-Video-fixtureA"
+	fixtureB = "testdata/dynamic10002-3-4-Video-fixtureB"
 )
 
 // TestImportRoundTrip imports both fixture mice and compares every array of every
@@ -108,13 +115,13 @@ func TestImportRoundTrip(t *testing.T) {
 // checkUnits compares the units table with meta/neurons.
 func checkUnits(t *testing.T, dir string, u data.Units) {
 	t.Helper()
-	ids := loadInts(t, filepath.Join(dir, fileUnitIDs))
+	ids := importtest.LoadInts(t, filepath.Join(dir, fileUnitIDs))
 	if !slices.Equal(u.ID, ids) {
 		t.Errorf("unit ids %v, want %v", u.ID, ids)
 	}
-	coords := load(t, filepath.Join(dir, fileCoords))
-	if u.Len() != coords.shape[0] || u.PositionUM == nil {
-		t.Fatalf("%d units with positions %v, want %d", u.Len(), u.PositionUM != nil, coords.shape[0])
+	coords := importtest.Load(t, filepath.Join(dir, fileCoords))
+	if u.Len() != coords.Shape[0] || u.PositionUM == nil {
+		t.Fatalf("%d units with positions %v, want %d", u.Len(), u.PositionUM != nil, coords.Shape[0])
 	}
 	for n := range u.Len() {
 		if u.Area[n] != Area {
@@ -122,7 +129,7 @@ func checkUnits(t *testing.T, dir string, u data.Units) {
 		}
 		for k := range 3 {
 			// position_um is float32: the float64 source rounds to the nearest float32.
-			if want := float32(coords.at(n, k)); u.PositionUM[3*n+k] != want {
+			if want := float32(coords.At(n, k)); u.PositionUM[3*n+k] != want {
 				t.Errorf("unit %d coordinate %d: %v, want %v", n, k, u.PositionUM[3*n+k], want)
 			}
 		}
@@ -135,10 +142,10 @@ func checkTrial(t *testing.T, dir, out string, tr *data.Trial) {
 	T, U := tr.Frames, len(tr.Responses)/tr.Frames
 	src := func(kind string) string { return filepath.Join(dir, kind, tr.ID+".npy") }
 	if _, err := os.Stat(src(dirResponses)); err == nil {
-		resp := load(t, src(dirResponses))
+		resp := importtest.Load(t, src(dirResponses))
 		for i := range T {
 			for n := range U {
-				if got, want := float64(tr.Responses[i*U+n]), resp.at(n, i); !sameFloat(got, want) {
+				if got, want := float64(tr.Responses[i*U+n]), resp.At(n, i); !importtest.SameFloat(got, want) {
 					t.Fatalf("trial %s: response of unit %d at frame %d is %v, want %v", tr.ID, n, i, got, want)
 				}
 			}
@@ -150,25 +157,25 @@ func checkTrial(t *testing.T, dir, out string, tr *data.Trial) {
 			}
 		}
 	}
-	beh, pc := load(t, src(dirBehavior)), load(t, src(dirPupilCenter))
+	beh, pc := importtest.Load(t, src(dirBehavior)), importtest.Load(t, src(dirPupilCenter))
 	for i := range T {
 		for _, c := range []struct {
 			name      string
 			got, want float64
 		}{
-			{"pupil", float64(tr.Pupil[i]), beh.at(0, i)},
-			{"running", float64(tr.Running[i]), beh.at(1, i)},
-			{"eye x", float64(tr.Eye[2*i]), pc.at(0, i)},
-			{"eye y", float64(tr.Eye[2*i+1]), pc.at(1, i)},
+			{"pupil", float64(tr.Pupil[i]), beh.At(0, i)},
+			{"running", float64(tr.Running[i]), beh.At(1, i)},
+			{"eye x", float64(tr.Eye[2*i]), pc.At(0, i)},
+			{"eye y", float64(tr.Eye[2*i+1]), pc.At(1, i)},
 		} {
-			if !sameFloat(c.got, c.want) {
+			if !importtest.SameFloat(c.got, c.want) {
 				t.Fatalf("trial %s: %s at frame %d is %v, want %v", tr.ID, c.name, i, c.got, c.want)
 			}
 		}
 	}
-	vid := load(t, src(dirVideos))
-	H, W := vid.shape[0], vid.shape[1]
-	if vid.shape[2] > T && !math.IsNaN(vid.at(0, 0, T)) {
+	vid := importtest.Load(t, src(dirVideos))
+	H, W := vid.Shape[0], vid.Shape[1]
+	if vid.Shape[2] > T && !math.IsNaN(vid.At(0, 0, T)) {
 		t.Errorf("trial %s: cut at frame %d, but the source frame there is not padding", tr.ID, T)
 	}
 	s := Scaling{Offset: tr.Params[ParamVideoOffset], Scale: tr.Params[ParamVideoScale]}
@@ -191,7 +198,7 @@ func checkTrial(t *testing.T, dir, out string, tr *data.Trial) {
 	for i := range T {
 		for y := range H {
 			for x := range W {
-				got, want := s.Value(frames[(i*H+y)*W+x]), vid.at(y, x, i)
+				got, want := s.Value(frames[(i*H+y)*W+x]), vid.At(y, x, i)
 				if math.Abs(got-want) > tol {
 					t.Fatalf("trial %s: pixel (%d, %d) of frame %d decodes to %v, source %v (tolerance %v)", tr.ID, y, x, i, got, want, tol)
 				}
@@ -249,18 +256,7 @@ func TestImportCancel(t *testing.T) {
 	if len(calls) != 2 {
 		t.Errorf("progress called %d times after cancelling at 2, want 2: %v", len(calls), calls)
 	}
-	assertNoOutput(t, out)
-}
-
-// assertNoOutput fails when out holds any file (recordings, videos, temporary files).
-func assertNoOutput(t *testing.T, out string) {
-	t.Helper()
-	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			t.Errorf("left behind: %s", p)
-		}
-		return nil
-	})
+	importtest.AssertNoOutput(t, out)
 }
 
 func TestScaling(t *testing.T) {
