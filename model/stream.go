@@ -36,6 +36,8 @@ type Stepper struct {
 	modCo  *G.Node
 	st     *core.State
 	out    *G.Node // [N, 1, U]
+	outVal G.Value   // copy of out's value (see Window.lrValue)
+	stVals []G.Value // copies of the state outputs, in stateInputs order
 	// state[s][i] holds stream s's value of state input i (order: st.Names, then modH, modC).
 	state  [][][]float32
 	lumBuf []float32
@@ -96,6 +98,15 @@ func newStepper(n *Network, sess *Session, N int, dt tensor.Dtype) (*Stepper, er
 	}
 	if err := b.Err(); err != nil {
 		return nil, fmt.Errorf("model: build stepper: %w", err)
+	}
+	G.Read(st.out, &st.outVal)
+	_, outs := st.stateInputs()
+	st.stVals = make([]G.Value, len(outs))
+	for i, o := range outs {
+		G.Read(o, &st.stVals[i])
+	}
+	if err := checkHashes(g); err != nil {
+		return nil, err
 	}
 	st.vm = G.NewTapeMachine(g)
 	st.lumBuf = make([]float32, N*H*W)
@@ -170,10 +181,10 @@ func (s *Stepper) Step(frames []uint8, eye, behavior []float32) ([]float32, erro
 		if err := s.vm.RunAll(); err != nil {
 			return nil, fmt.Errorf("model: step: %w", err)
 		}
-		for i, node := range outs {
-			copyValue(s.state[k][i], node.Value().Data())
+		for i := range outs {
+			copyValue(s.state[k][i], s.stVals[i].Data())
 		}
-		for i, v := range float32s(s.out.Value().Data()) {
+		for i, v := range float32s(s.outVal.Data()) {
 			mean[i] += float64(v) / float64(S)
 		}
 	}

@@ -46,6 +46,8 @@ type Window struct {
 	eps     *G.Node // [N, U, 2]
 	target  *G.Node // [N, T, U]
 	logRate *G.Node // [N, T, U]
+	lrValue G.Value // a copy of logRate's value, taken by a read op: gorgonia may reuse
+	// the buffers of intermediate nodes later in the same run
 	loss    *G.Node // scalar
 	lumBuf  []float32
 	jitBuf  []float32
@@ -103,6 +105,9 @@ func newWindow(n *Network, sess *Session, N, T, burnin int, grad bool, dt tensor
 	pos := sess.Readout.Positions(b, slots, w.eps)
 	w.logRate = sess.Readout.Forward(b, slots, coreOut, pos) // [N, T, U]
 	w.loss = b.PoissonLoss(b.Slice(w.logRate, 1, burnin, T), b.Slice(w.target, 1, burnin, T))
+	if b.Err() == nil {
+		G.Read(w.logRate, &w.lrValue)
+	}
 	if miss := slots.Missing(); len(miss) > 0 {
 		return nil, fmt.Errorf("model: graph asks for parameters the config does not define: %v", miss)
 	}
@@ -113,6 +118,11 @@ func newWindow(n *Network, sess *Session, N, T, burnin int, grad bool, dt tensor
 		if _, err := G.Grad(w.loss, w.learn...); err != nil {
 			return nil, fmt.Errorf("model: gradient graph: %w", err)
 		}
+	}
+	if err := checkHashes(g); err != nil {
+		return nil, err
+	}
+	if grad {
 		w.vm = G.NewTapeMachine(g, G.BindDualValues(w.learn...))
 	} else {
 		w.vm = G.NewTapeMachine(g)
@@ -158,7 +168,7 @@ func (w *Window) Run(s int, in *Batch, grads map[string][]float32) (float64, []f
 			addInto(dst, gv.Data())
 		}
 	}
-	return loss, float32s(w.logRate.Value().Data()), nil
+	return loss, float32s(w.lrValue.Data()), nil
 }
 
 // let copies stream s's parameters and the batch into the graph.
@@ -321,4 +331,19 @@ func (w *Window) Evaluate(in *Batch) ([]float32, float64, error) {
 		loss /= float64(count)
 	}
 	return rates, loss, nil
+}
+
+// checkHashes refuses a graph in which two distinct nodes share a hash: gorgonia's
+// compiler merges nodes by their 32-bit hash alone, so such a pair would silently share
+// one result.
+func checkHashes(g *G.ExprGraph) error {
+	seen := map[uint32]*G.Node{}
+	for _, n := range g.AllNodes() {
+		h := n.Hashcode()
+		if m, ok := seen[h]; ok && m != n {
+			return fmt.Errorf("model: graph nodes %s and %s share the hash %08x; gorgonia would merge them: build the window with another batch size or length (and report this)", m, n, h)
+		}
+		seen[h] = n
+	}
+	return nil
 }

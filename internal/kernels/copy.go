@@ -88,3 +88,108 @@ func ConcatCols[T Float](rows int, widths []int, xs [][]T, y []T) error {
 	}
 	return nil
 }
+
+// Permute describes a transposition of a row-major tensor: output axis i is input axis
+// Perm[i], so y has the sizes Shape[Perm[0]], Shape[Perm[1]], …. Build it with NewPermute.
+type Permute struct {
+	Shape, Perm []int
+}
+
+// NewPermute returns the Permute of a tensor of the given shape, checking that perm holds each
+// of 0 … len(shape)−1 once and that every size is at least 1.
+func NewPermute(shape, perm []int) (Permute, error) {
+	if len(perm) != len(shape) || len(shape) > maxRuns {
+		return Permute{}, fmt.Errorf("permute: %d axes for a rank-%d tensor (at most %d): %w", len(perm), len(shape), maxRuns, ErrShape)
+	}
+	seen := make([]bool, len(shape))
+	for _, a := range perm {
+		if a < 0 || a >= len(shape) || seen[a] {
+			return Permute{}, fmt.Errorf("permute: %v is not a permutation of %d axes: %w", perm, len(shape), ErrShape)
+		}
+		seen[a] = true
+	}
+	if err := checkPositive("permute", "shape", shape...); err != nil {
+		return Permute{}, err
+	}
+	return Permute{Shape: append([]int(nil), shape...), Perm: append([]int(nil), perm...)}, nil
+}
+
+// Inverse returns the permutation that undoes p (the backward pass of p): it maps a tensor of
+// p's output shape back to p's input shape.
+func (p Permute) Inverse() Permute {
+	inv := make([]int, len(p.Perm))
+	out := make([]int, len(p.Perm))
+	for i, a := range p.Perm {
+		inv[a] = i
+		out[i] = p.Shape[a]
+	}
+	return Permute{Shape: out, Perm: inv}
+}
+
+// PermuteCopy writes y = x with its axes permuted as p says, over the workspace's workers.
+// Shapes: x p.Shape, y the permuted shape; both of the same length.
+func PermuteCopy[T Float](p Permute, ws *Workspace, x, y []T) error {
+	const kernel = "permute"
+	if err := checkWS(kernel, ws); err != nil {
+		return err
+	}
+	if _, err := NewPermute(p.Shape, p.Perm); err != nil {
+		return err
+	}
+	n := 1
+	for _, s := range p.Shape {
+		n *= s
+	}
+	if err := checkLen(kernel, "x", len(x), n); err != nil {
+		return err
+	}
+	if err := checkLen(kernel, "y", len(y), n); err != nil {
+		return err
+	}
+	k := len(p.Shape)
+	if k == 0 {
+		copy(y, x)
+		return nil
+	}
+	// in[i]: stride in x of input axis i; sizes and x-strides of the output axes.
+	var in, size, stride [maxRuns]int
+	step := 1
+	for i := k - 1; i >= 0; i-- {
+		in[i] = step
+		step *= p.Shape[i]
+	}
+	for i, a := range p.Perm {
+		size[i], stride[i] = p.Shape[a], in[a]
+	}
+	inner, innerStride := size[k-1], stride[k-1]
+	rows := n / inner
+	ws.parallelRange(rows, max(1, pointwiseChunk/inner), func(_, r0, r1 int) {
+		var idx [maxRuns]int
+		off, rem := 0, r0
+		for i := k - 2; i >= 0; i-- {
+			idx[i] = rem % size[i]
+			rem /= size[i]
+			off += idx[i] * stride[i]
+		}
+		for r := r0; r < r1; r++ {
+			dst := y[r*inner : (r+1)*inner]
+			if innerStride == 1 {
+				copy(dst, x[off:off+inner])
+			} else {
+				for j := range dst {
+					dst[j] = x[off+j*innerStride]
+				}
+			}
+			for i := k - 2; i >= 0; i-- {
+				idx[i]++
+				off += stride[i]
+				if idx[i] < size[i] {
+					break
+				}
+				off -= stride[i] * idx[i]
+				idx[i] = 0
+			}
+		}
+	})
+	return nil
+}

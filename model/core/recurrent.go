@@ -114,9 +114,17 @@ func (r *RecurrentCore) Forward(b *nn.Builder, p *nn.Params, f, m *G.Node, st *S
 		h = st.input(b, f, "core.recurrent.h", N, c.Hidden, 1, H, W)
 		cell = st.input(b, f, "core.recurrent.c", N, c.Hidden, P)
 	}
+	// One Split rather than T Slices: its backward pass is one concatenation, where the
+	// gradients of T slices would be T zero-padded full-size tensors summed (nn.Split).
+	frames := []*G.Node{pf} // [N, In, 1, H, W] each
+	if T > 1 {
+		if frames = b.Split(pf, 2); len(frames) != T {
+			return nil // the builder holds the error
+		}
+	}
 	hs := make([]*G.Node, T)
 	for t := range T {
-		x := b.Slice(pf, 2, t, t+1) // [N, In, 1, H, W]
+		x := frames[t]
 		if h != nil && w.projH != nil {
 			x = b.Add(x, b.Conv3d(h, w.projH, nil, nn.ConvOpts{Groups: 1}))
 		}

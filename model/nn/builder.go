@@ -45,11 +45,12 @@ func (e *OpError) Unwrap() error { return e.Err }
 // without checks and asks Err once at its entry point.
 //
 // It builds two kinds of nodes. Kernel ops (Conv3d, WeightStd, GELU, AvgPool2, GridSample,
-// Attention, LSTM, PoissonLoss, and Slice, Concat, CatGroups, Sum, Mean and broadcasting) are
-// custom gorgonia Ops over internal/kernels, for float32 and float64 graphs, with their
-// gradients built from further kernel ops for G.Grad. The thin wrappers of gorgonia's own ops
-// (elementwise math, MatMul, Transpose, Constant) add shape checks and the sticky error. Shapes
-// use the letters of model/doc.go.
+// Attention, LSTM, PoissonLoss; Transpose, Slice, Split, Concat, CatGroups, Sum, Mean; the
+// elementwise arithmetic, the Broadcast methods and the elementwise functions) are custom
+// gorgonia Ops over internal/kernels, for float32 and float64 graphs, with their gradients built
+// from further kernel ops for G.Grad. Each keeps its output buffer from run to run
+// (kernelop.go). The thin wrappers of gorgonia's own ops (Pow, MatMul, Constant) add shape
+// checks and the sticky error. Shapes use the letters of model/doc.go.
 //
 // A Builder holds the Workspace its kernel ops run with: the graph must be run by one goroutine
 // at a time (one TapeMachine per Builder).

@@ -11,22 +11,23 @@ import (
 
 // The tensor operations: each checks its shapes first (gorgonia's own messages name no module
 // and some of its ops panic), then records any failure in the Builder's sticky error, so module
-// code never handles errors. Elementwise math, MatMul and Transpose are gorgonia's own ops;
-// Reshape, Slice, Concat, CatGroups, Sum, Mean and the broadcasting operand of the Broadcast
-// methods are fmcore ops, because gorgonia's versions compute wrong values or alias memory
-// (copy.go, reshape.go).
+// code never handles errors. Pow and MatMul are gorgonia's own ops. Reshape, Transpose, Slice,
+// Split, Concat, CatGroups, Sum and Mean are fmcore ops, because gorgonia's versions compute
+// wrong values or alias memory (copy.go, reshape.go) or cost time quadratic in the pieces
+// (split.go); the elementwise arithmetic, the Broadcast methods and the elementwise functions
+// are fmcore ops because gorgonia's run on one core and copy every broadcast operand (arith.go).
 
 // Add returns x + y elementwise; x and y have the same shape, or one of them is a scalar.
-func (b *Builder) Add(x, y *G.Node) *G.Node { return b.binary("add", x, y, G.Add) }
+func (b *Builder) Add(x, y *G.Node) *G.Node { return b.elementwise(kernels.Add, x, y) }
 
 // Sub returns x − y elementwise (same shapes, or one a scalar).
-func (b *Builder) Sub(x, y *G.Node) *G.Node { return b.binary("sub", x, y, G.Sub) }
+func (b *Builder) Sub(x, y *G.Node) *G.Node { return b.elementwise(kernels.Sub, x, y) }
 
 // Mul returns x ⊙ y elementwise (same shapes, or one a scalar).
-func (b *Builder) Mul(x, y *G.Node) *G.Node { return b.binary("mul", x, y, G.HadamardProd) }
+func (b *Builder) Mul(x, y *G.Node) *G.Node { return b.elementwise(kernels.Mul, x, y) }
 
 // Div returns x / y elementwise (same shapes, or one a scalar).
-func (b *Builder) Div(x, y *G.Node) *G.Node { return b.binary("div", x, y, G.HadamardDiv) }
+func (b *Builder) Div(x, y *G.Node) *G.Node { return b.elementwise(kernels.Div, x, y) }
 
 // Pow returns x^y elementwise (same shapes, or one a scalar), e.g. the retina's learned power
 // (MODEL.md 4.1 step 6).
@@ -49,77 +50,33 @@ func (b *Builder) binary(op string, x, y *G.Node, fn func(x, y *G.Node) (*G.Node
 // repeated operand is materialised by a kernel op (see copy.go for why not gorgonia's
 // broadcasting).
 func (b *Builder) BroadcastAdd(x, y *G.Node, leftPattern, rightPattern []byte) *G.Node {
-	return b.broadcast("broadcastadd", x, y, leftPattern, rightPattern, G.Add)
+	return b.broadcast("broadcastadd", x, y, leftPattern, rightPattern, kernels.Add)
 }
 
 // BroadcastSub is BroadcastAdd for x − y.
 func (b *Builder) BroadcastSub(x, y *G.Node, leftPattern, rightPattern []byte) *G.Node {
-	return b.broadcast("broadcastsub", x, y, leftPattern, rightPattern, G.Sub)
+	return b.broadcast("broadcastsub", x, y, leftPattern, rightPattern, kernels.Sub)
 }
 
 // BroadcastMul is BroadcastAdd for x ⊙ y.
 func (b *Builder) BroadcastMul(x, y *G.Node, leftPattern, rightPattern []byte) *G.Node {
-	return b.broadcast("broadcastmul", x, y, leftPattern, rightPattern, G.HadamardProd)
+	return b.broadcast("broadcastmul", x, y, leftPattern, rightPattern, kernels.Mul)
 }
 
 // BroadcastDiv is BroadcastAdd for x / y.
 func (b *Builder) BroadcastDiv(x, y *G.Node, leftPattern, rightPattern []byte) *G.Node {
-	return b.broadcast("broadcastdiv", x, y, leftPattern, rightPattern, G.HadamardDiv)
+	return b.broadcast("broadcastdiv", x, y, leftPattern, rightPattern, kernels.Div)
 }
 
-// broadcast checks the patterns, repeats x along leftPattern and y along rightPattern to the
-// common shape, and applies the elementwise fn.
-func (b *Builder) broadcast(op string, x, y *G.Node, left, right []byte, fn func(x, y *G.Node) (*G.Node, error)) *G.Node {
-	return b.step(op, []arg{need("x", x), need("y", y)}, func() (*G.Node, error) {
-		xs, ys := x.Shape(), y.Shape()
-		if len(xs) != len(ys) {
-			return nil, shapeErr("x and y must have the same rank")
+// broadcast checks the patterns and applies op with x repeated along leftPattern and y along
+// rightPattern, reading the repeated operand in place (arith).
+func (b *Builder) broadcast(name string, x, y *G.Node, left, right []byte, op kernels.BinaryOp) *G.Node {
+	return b.step(name, []arg{need("x", x), need("y", y)}, func() (*G.Node, error) {
+		out, lax, rax, err := broadcastShape(x.Shape(), y.Shape(), left, right)
+		if err != nil {
+			return nil, err
 		}
-		// kind[i]: 'l' x repeated along i, 'r' y repeated along i, '=' sizes equal.
-		kind := make([]byte, len(xs))
-		for i := range kind {
-			kind[i] = '='
-		}
-		for _, p := range []struct {
-			axes []byte
-			k    byte
-			s    tensor.Shape
-		}{{left, 'l', xs}, {right, 'r', ys}} {
-			for _, a := range p.axes {
-				if int(a) >= len(xs) || kind[a] != '=' {
-					return nil, shapeErr("broadcast axis %d out of range or in both patterns", a)
-				}
-				if p.s[a] != 1 {
-					return nil, shapeErr("broadcast axis %d has size %d, want 1", a, p.s[a])
-				}
-				kind[a] = p.k
-			}
-		}
-		out := xs.Clone()
-		var lax, rax []int
-		for i, k := range kind {
-			switch {
-			case k == 'l':
-				out[i] = ys[i]
-				lax = append(lax, i)
-			case k == 'r':
-				rax = append(rax, i)
-			case xs[i] != ys[i]:
-				return nil, shapeErr("axis %d: sizes %d and %d differ and it is in no pattern", i, xs[i], ys[i])
-			}
-		}
-		var err error
-		if len(lax) > 0 {
-			if x, err = b.broadcastAxes(x, out, lax, 1); err != nil {
-				return nil, err
-			}
-		}
-		if len(rax) > 0 {
-			if y, err = b.broadcastAxes(y, out, rax, 1); err != nil {
-				return nil, err
-			}
-		}
-		return fn(x, y)
+		return b.arith(op, x, y, lax, rax, out)
 	})
 }
 
@@ -135,39 +92,34 @@ func (b *Builder) MatMul(x, y *G.Node) *G.Node {
 }
 
 // Tanh returns tanh(x) elementwise.
-func (b *Builder) Tanh(x *G.Node) *G.Node { return b.unary("tanh", x, G.Tanh) }
+func (b *Builder) Tanh(x *G.Node) *G.Node { return b.function(kernels.Tanh, x) }
 
 // Sigmoid returns 1/(1 + e^−x) elementwise.
-func (b *Builder) Sigmoid(x *G.Node) *G.Node { return b.unary("sigmoid", x, G.Sigmoid) }
+func (b *Builder) Sigmoid(x *G.Node) *G.Node { return b.function(kernels.Sigmoid, x) }
 
 // Exp returns e^x elementwise.
-func (b *Builder) Exp(x *G.Node) *G.Node { return b.unary("exp", x, G.Exp) }
+func (b *Builder) Exp(x *G.Node) *G.Node { return b.function(kernels.Exp, x) }
 
 // Log returns the natural logarithm of x elementwise.
-func (b *Builder) Log(x *G.Node) *G.Node { return b.unary("log", x, G.Log) }
+func (b *Builder) Log(x *G.Node) *G.Node { return b.function(kernels.Log, x) }
 
 // Neg returns −x.
-func (b *Builder) Neg(x *G.Node) *G.Node { return b.unary("neg", x, G.Neg) }
+func (b *Builder) Neg(x *G.Node) *G.Node { return b.function(kernels.Neg, x) }
 
 // Square returns x² elementwise.
-func (b *Builder) Square(x *G.Node) *G.Node { return b.unary("square", x, G.Square) }
+func (b *Builder) Square(x *G.Node) *G.Node { return b.function(kernels.Square, x) }
 
 // Sqrt returns √x elementwise.
-func (b *Builder) Sqrt(x *G.Node) *G.Node { return b.unary("sqrt", x, G.Sqrt) }
+func (b *Builder) Sqrt(x *G.Node) *G.Node { return b.function(kernels.Sqrt, x) }
 
 // Cos returns cos(x) elementwise.
-func (b *Builder) Cos(x *G.Node) *G.Node { return b.unary("cos", x, G.Cos) }
+func (b *Builder) Cos(x *G.Node) *G.Node { return b.function(kernels.Cos, x) }
 
 // Sin returns sin(x) elementwise.
-func (b *Builder) Sin(x *G.Node) *G.Node { return b.unary("sin", x, G.Sin) }
+func (b *Builder) Sin(x *G.Node) *G.Node { return b.function(kernels.Sin, x) }
 
 // Relu returns max(x, 0) elementwise.
-func (b *Builder) Relu(x *G.Node) *G.Node { return b.unary("relu", x, G.Rectify) }
-
-// unary applies an elementwise gorgonia function.
-func (b *Builder) unary(op string, x *G.Node, fn func(*G.Node) (*G.Node, error)) *G.Node {
-	return b.step(op, []arg{need("x", x)}, func() (*G.Node, error) { return fn(x) })
-}
+func (b *Builder) Relu(x *G.Node) *G.Node { return b.function(kernels.Relu, x) }
 
 // Scale returns s·x.
 func (b *Builder) Scale(x *G.Node, s float64) *G.Node {
@@ -198,7 +150,7 @@ func (b *Builder) Act(x *G.Node, n Nonlinearity) *G.Node {
 		return b.Scale(b.Mul(x, b.Sigmoid(x)), n.Gamma())
 	case ELU:
 		// elu(x) = relu(x) + (e^{min(x, 0)} − 1), with min(x, 0) = −relu(−x).
-		e := b.unary("expm1", b.Neg(b.Relu(b.Neg(x))), G.Expm1)
+		e := b.function(kernels.Expm1, b.Neg(b.Relu(b.Neg(x))))
 		return b.Scale(b.Add(b.Relu(x), e), n.Gamma())
 	case Tanh:
 		return b.Scale(b.Tanh(x), n.Gamma())
@@ -222,15 +174,39 @@ func (b *Builder) Reshape(x *G.Node, shape ...int) *G.Node {
 	})
 }
 
-// Transpose returns x with its axes permuted: output axis i is input axis axes[i]. The result
-// is materialised by gorgonia.
+// Transpose returns x with its axes permuted: output axis i is input axis axes[i], as a copy (a
+// kernel op, kernels.PermuteCopy; its gradient is the inverse permutation).
 func (b *Builder) Transpose(x *G.Node, axes ...int) *G.Node {
 	return b.step("transpose", []arg{need("x", x)}, func() (*G.Node, error) {
 		if !isPermutation(axes, x.Dims()) {
 			return nil, shapeErr("axes %v are not a permutation of %d axes", axes, x.Dims())
 		}
-		return G.Transpose(x, axes...)
+		p, err := kernels.NewPermute(x.Shape(), axes)
+		if err != nil {
+			return nil, kernelShapeErr{err}
+		}
+		return b.permute(x, p)
 	})
+}
+
+// permute applies p to x.
+func (b *Builder) permute(x *G.Node, p kernels.Permute) (*G.Node, error) {
+	inv := p.Inverse()
+	return b.kernel(kernelSpec{
+		name: "transpose", params: fmt.Sprintf("%v", p.Perm), out: tensor.Shape(inv.Shape).Clone(),
+		run32: permuteRun[float32](p), run64: permuteRun[float64](p),
+		grad: func(b *Builder, _ []*G.Node, _, dy *G.Node, _ []bool) []*G.Node {
+			return []*G.Node{b.step("transpose.dx", []arg{need("dy", dy)}, func() (*G.Node, error) {
+				return b.permute(dy, inv)
+			})}
+		},
+	}, x)
+}
+
+func permuteRun[T kernels.Float](p kernels.Permute) runFn[T] {
+	return func(ws *kernels.Workspace, in [][]T, out []T) error {
+		return kernels.PermuteCopy(p, ws, in[0], out)
+	}
 }
 
 // isPermutation reports whether axes holds each of 0 … n−1 once.

@@ -44,6 +44,10 @@ type kernelOp struct {
 	in  []tensor.Shape
 	ws  *kernels.Workspace
 	wrt []bool // which inputs get a gradient
+	// out32 and out64 hold the op's output, allocated by its first run and overwritten by every
+	// later one (see outputBuffer).
+	out32 []float32
+	out64 []float64
 }
 
 // kernel applies the op described by s to inputs, which must be non-nil nodes of b's graph with
@@ -191,11 +195,35 @@ func runKernel[T kernels.Float](op *kernelOp, run runFn[T], dt tensor.Dtype, val
 		}
 		return G.NewF64(float64(out[0])), nil
 	}
-	out := make([]T, op.out.TotalSize())
+	out := outputBuffer[T](op)
 	if err := run(op.ws, in, out); err != nil {
 		return nil, fmt.Errorf("%s: %w", op.name, err)
 	}
 	return tensor.New(tensor.WithShape(op.out.Clone()...), tensor.WithBacking(out)), nil
+}
+
+// outputBuffer returns the op's output buffer of element type T, allocating it on the first run.
+// A TapeMachine runs each op once per run and drops every value at Reset, so the buffer is
+// free again at the next run: reusing it saves a large allocation, its zeroing and its page
+// faults per op and step (gorgonia's own ops allocate afresh; TOOLCHAIN.md 2.6 measured one GC
+// per step from that). The runFns overwrite every element. A consequence is that an output
+// read after a run (a loss, log-rates, a streaming state) is valid until the next run of the
+// graph, which every caller copies out before.
+func outputBuffer[T kernels.Float](op *kernelOp) []T {
+	n := op.out.TotalSize()
+	var zero T
+	switch any(zero).(type) {
+	case float32:
+		if len(op.out32) != n {
+			op.out32 = make([]float32, n)
+		}
+		return any(op.out32).([]T)
+	default:
+		if len(op.out64) != n {
+			op.out64 = make([]float64, n)
+		}
+		return any(op.out64).([]T)
+	}
 }
 
 // contiguous returns the data of v as a row-major slice: a contiguous tensor's own backing

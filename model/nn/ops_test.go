@@ -172,6 +172,97 @@ func wrapperCases() []opCase {
 	)
 }
 
+// arithCases exercise the elementwise kernel ops (arith.go) where their gradients differ: both
+// operands broadcast at once (a row times a column), a repeated divisor, a scalar on the left,
+// a repeated operand subtracted, and the functions.
+func arithCases() []opCase {
+	cases := []opCase{
+		{"broadcastmul-row-times-column", func(b *nn.Builder, in []*G.Node) *G.Node {
+			return b.BroadcastMul(in[0], in[1], []byte{1}, []byte{0})
+		}, []modeltest.GradInput{x("col", 4, 1), x("row", 1, 5)}},
+		{"broadcastdiv-repeated-divisor", func(b *nn.Builder, in []*G.Node) *G.Node {
+			return b.BroadcastDiv(in[0], in[1], nil, []byte{0, 2})
+		}, []modeltest.GradInput{x("x", 2, 3, 4), vals("y", uniform(11, 3, 0.5, 2), 1, 3, 1)}},
+		{"broadcastsub-repeated-right", func(b *nn.Builder, in []*G.Node) *G.Node {
+			return b.BroadcastSub(in[0], in[1], nil, []byte{1})
+		}, []modeltest.GradInput{x("x", 3, 4), x("y", 3, 1)}},
+		{"scalar-left-sub-div", func(b *nn.Builder, in []*G.Node) *G.Node {
+			return b.Div(b.Sub(b.Constant(2, in[0]), in[0]), b.AddConst(b.Square(in[1]), 1))
+		}, []modeltest.GradInput{x("x", 2, 5), x("y", 2, 5)}},
+	}
+	for _, f := range []struct {
+		name string
+		fn   func(b *nn.Builder, x *G.Node) *G.Node
+		lo   float64
+	}{
+		{"tanh", (*nn.Builder).Tanh, -3}, {"sigmoid", (*nn.Builder).Sigmoid, -3}, {"exp", (*nn.Builder).Exp, -3},
+		{"log", (*nn.Builder).Log, 0.2}, {"sqrt", (*nn.Builder).Sqrt, 0.2}, {"sin", (*nn.Builder).Sin, -3},
+		{"cos", (*nn.Builder).Cos, -3}, {"neg", (*nn.Builder).Neg, -3},
+	} {
+		cases = append(cases, opCase{"function/" + f.name, func(b *nn.Builder, in []*G.Node) *G.Node {
+			return f.fn(b, in[0])
+		}, []modeltest.GradInput{vals("x", uniform(12, 12, f.lo, 3), 3, 4)}})
+	}
+	return cases
+}
+
+func TestArithGradients(t *testing.T) {
+	for i, tc := range arithCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := modeltest.GradCheck(t, tc.build, tc.inputs, uint64(300+i))
+			for name := range rep.MaxErr {
+				if rep.MaxGrad[name] < 0.05 {
+					t.Errorf("%s: largest gradient %.3g, the check says nothing", name, rep.MaxGrad[name])
+				}
+			}
+		})
+	}
+}
+
+func TestArithFloat32MatchesFloat64(t *testing.T) {
+	for i, tc := range append(arithCases(), wrapperCases()...) {
+		t.Run(tc.name, func(t *testing.T) {
+			if e := modeltest.ForwardDtypes(t, tc.build, tc.inputs, uint64(300+i)); e > tol32 {
+				t.Errorf("float32 forward: relative error %.3g > %.0e", e, tol32)
+			}
+		})
+	}
+}
+
+// TestOutputsRecomputedEachRun checks that kernel ops, which keep their output buffer from run
+// to run, give the new inputs' values on a second run (not the first run's) and that a value
+// read after a run is that run's.
+func TestOutputsRecomputedEachRun(t *testing.T) {
+	g := G.NewGraph()
+	b := nn.NewBuilder(g, nil)
+	xn := G.NewTensor(g, G.Float64, 2, G.WithShape(2, 3), G.WithName("x"))
+	y := b.Sum(b.Mul(b.Tanh(xn), b.Exp(xn)), 1)
+	if err := b.Err(); err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	for run, v := range [][]float64{{0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, {-1, 0, 1, 2, -2, 0.5}} {
+		if err := G.Let(xn, tensorOf([]int{2, 3}, v)); err != nil {
+			t.Fatal(err)
+		}
+		vm.Reset()
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		got := modeltest.Float64s(y.Value())
+		for r := range 2 {
+			var want float64
+			for _, e := range v[3*r : 3*r+3] {
+				want += math.Tanh(e) * math.Exp(e)
+			}
+			if math.Abs(got[r]-want) > 1e-12 {
+				t.Errorf("run %d row %d: %v, want %v", run, r, got[r], want)
+			}
+		}
+	}
+}
+
 func TestWrapperGradients(t *testing.T) {
 	for i, tc := range wrapperCases() {
 		t.Run(tc.name, func(t *testing.T) {
