@@ -35,7 +35,7 @@ type Stepper struct {
 	modHo  *G.Node
 	modCo  *G.Node
 	st     *core.State
-	out    *G.Node // [N, 1, U]
+	out    *G.Node   // [N, 1, U]
 	outVal G.Value   // copy of out's value (see Window.lrValue)
 	stVals []G.Value // copies of the state outputs, in stateInputs order
 	// state[s][i] holds stream s's value of state input i (order: st.Names, then modH, modC).

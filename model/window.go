@@ -48,9 +48,9 @@ type Window struct {
 	logRate *G.Node // [N, T, U]
 	lrValue G.Value // a copy of logRate's value, taken by a read op: gorgonia may reuse
 	// the buffers of intermediate nodes later in the same run
-	loss    *G.Node // scalar
-	lumBuf  []float32
-	jitBuf  []float32
+	loss   *G.Node // scalar
+	lumBuf []float32
+	jitBuf []float32
 }
 
 // NewWindow builds and compiles the unrolled graph of session key for batches of N
