@@ -17,81 +17,42 @@ import (
 // model/core/testdata/golden/feedforward{,_f32}: stream 0 of the tiny configuration, retina
 // [T=6, N=2, 1, 16, 24] → [T, N, 8, 2, 3]).
 
-// feedforward builds the tiny feedforward core on the fixture's retina (time-major in the
-// fixture, [N, 1, T, H, W] here) and returns the retina node, the output [N, C, T, h, w], the
-// slots and the slot → fixture names.
-func feedforward(t *testing.T, g *G.ExprGraph, b *nn.Builder, dt tensor.Dtype, gold *modeltest.Golden) (x, out *G.Node, p *nn.Params, names map[string]string) {
+// feedforward builds the tiny feedforward core in dtype dt on the fixture's retina (time-major
+// in the fixture, [N, 1, T, H, W] here) and returns the module, the retina node and the output
+// [N, C, T, h, w].
+func feedforward(t *testing.T, gold *modeltest.Golden, dt tensor.Dtype) (mod *modeltest.Module, x, out *G.Node) {
 	t.Helper()
 	cfg := tinyConfig(core.CvtLSTM).Feedforward
 	sh := gold.Shape(t, "inputs", "retina") // [T, N, 1, H, W]
 	T, N, H, W := sh[0], sh[1], sh[3], sh[4]
-	p, names = goldenSlots(t, g, dt, cfg.Params(0), gold)
+	mod = modeltest.NewModule(t, gold, dt, cfg.Params(0))
 	// C = 1: [T, N, 1, H, W] → [N, 1, T, H, W] is the (t, n) → (n, t) swap.
-	x = input(g, dt, "retina", modeltest.TimeMajorToBatch(gold.F64(t, "inputs", "retina"), T, N), N, 1, T, H, W)
-	out = core.NewFeedforward(cfg).Forward(b, p, x, nil)
-	if err := b.Err(); err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	if miss := p.Missing(); len(miss) > 0 {
-		t.Fatalf("Forward asked for parameters the config does not define: %v", miss)
-	}
-	return x, out, p, names
+	x = mod.Input("retina", modeltest.TimeMajorToBatch(gold.F64(t, "inputs", "retina"), T, N), N, 1, T, H, W)
+	out = core.NewFeedforward(cfg).Forward(mod.B, mod.P, x, nil)
+	mod.Built(t)
+	return mod, x, out
 }
 
 func TestFeedforwardParityFloat64(t *testing.T) {
 	gold := modeltest.LoadGolden(t, "testdata/golden/feedforward")
-	g := G.NewGraph()
-	b := nn.NewBuilder(g, nil)
-	x, out, p, names := feedforward(t, g, b, tensor.Float64, gold)
+	mod, x, out := feedforward(t, gold, tensor.Float64)
 	sh := gold.Shape(t, "outputs", "feedforward") // [T, N, C, h, w]
 	T, N, C := sh[0], sh[1], sh[2]
-	r := input(g, tensor.Float64, "R", tncToNCT(gold.F64(t, "inputs", "R"), T, N, C), out.Shape()...)
-	b.NoGrad(r)
-	loss := b.Sum(b.Mul(out, r)) // the fixture's loss Σ(feedforward ⊙ R)
-	// Read the output by a copy taken during the run: gorgonia's tape may reuse the buffers of
-	// intermediate nodes in the backward pass (seen with the readout's positions).
-	var outVal G.Value
-	G.Read(out, &outVal)
-	if err := b.Err(); err != nil {
-		t.Fatal(err)
-	}
-	wrt := []*G.Node{x}
-	for slot := range names {
-		wrt = append(wrt, p.Nodes()[slot])
-	}
-	if _, err := G.Grad(loss, wrt...); err != nil {
-		t.Fatal(err)
-	}
-	run(t, g, wrt)
-
-	got, want := nctToTNC(modeltest.Float64s(outVal), T, N, C), gold.F64(t, "outputs", "feedforward")
-	modeltest.Close(t, "feedforward", got, want, outRtol, outAtol)
-	t.Logf("feedforward: worst error %.2g (scale-relative)", maxRel(got, want))
-	var worst float64
-	for slot, name := range names {
-		got, want := gradOf(t, p.Nodes()[slot]), gold.F64(t, "grads", name)
-		modeltest.Close(t, "gradient of "+name, got, want, gradRtol, gradAtol)
-		worst = math.Max(worst, maxRel(got, want))
-	}
-	gx := modeltest.TimeMajorToBatch(gradOf(t, x), N, T) // [N, 1, T, …] → [T, N, 1, …]
-	modeltest.Close(t, "gradient of retina", gx, gold.F64(t, "grads", "retina"), gradRtol, gradAtol)
-	worst = math.Max(worst, maxRel(gx, gold.F64(t, "grads", "retina")))
-	t.Logf("gradients of %d parameters and the retina: worst error %.2g (scale-relative)", len(names), worst)
+	// The fixture's loss is Σ(feedforward ⊙ R).
+	res := mod.RunGrad(t, modeltest.Tol{Rtol: outRtol, Atol: outAtol}, modeltest.Tol{Rtol: gradRtol, Atol: gradAtol},
+		tncToNCT(gold.F64(t, "inputs", "R"), T, N, C), out)
+	res.CheckOutput("feedforward", nctToTNC(res.Value(out), T, N, C))
+	res.CheckParamGrads("")
+	res.CheckGrad("retina", modeltest.TimeMajorToBatch(res.Grad(x), N, T)) // [N, 1, T, …] → [T, N, 1, …]
+	res.LogGrads()
 }
 
 func TestFeedforwardParityFloat32(t *testing.T) {
 	gold := modeltest.LoadGolden(t, "testdata/golden/feedforward_f32")
-	g := G.NewGraph()
-	b := nn.NewBuilder(g, nil)
-	_, out, _, _ := feedforward(t, g, b, tensor.Float32, gold)
-	run(t, g, nil)
-	if out.Dtype() != tensor.Float32 {
-		t.Fatalf("output dtype %v, want float32", out.Dtype())
-	}
+	mod, _, out := feedforward(t, gold, tensor.Float32)
+	res := mod.Run(t, modeltest.Tol{Rtol: f32Rtol, Atol: f32AtolFF}, out)
 	sh := gold.Shape(t, "outputs", "feedforward")
-	got, want := nctToTNC(modeltest.Float64s(out.Value()), sh[0], sh[1], sh[2]), gold.F64(t, "outputs", "feedforward")
-	modeltest.Close(t, "feedforward (float32)", got, want, f32Rtol, f32AtolFF)
-	t.Logf("feedforward (float32): worst error %.2g (scale-relative)", maxRel(got, want))
+	res.CheckOutput("feedforward", nctToTNC(res.Value(out), sh[0], sh[1], sh[2]))
 }
 
 // TestFeedforwardReceptiveField checks MODEL.md 12.3 item 9: the feedforward core's temporal
@@ -125,14 +86,14 @@ func TestFeedforwardReceptiveField(t *testing.T) {
 				vals[i] += 0.1 * rng.NormFloat64() // gains and biases off their constant init
 			}
 		}
-		setValue(t, p.Nodes()[nn.SlotName(sp)], vals)
+		modeltest.SetValue(t, p.Nodes()[nn.SlotName(sp)], vals)
 	}
 	const H, W = 16, 24
 	frames := make([]float64, T*H*W)
 	for i := range frames {
 		frames[i] = rng.Float64()
 	}
-	x := input(g, tensor.Float64, "retina", frames, 1, 1, T, H, W)
+	x := modeltest.InputNode(g, tensor.Float64, "retina", frames, 1, 1, T, H, W)
 	out := core.NewFeedforward(cfg).Forward(b, p, x, nil) // [1, C, T, h, w]
 	if err := b.Err(); err != nil {
 		t.Fatal(err)

@@ -1,15 +1,7 @@
 package core_test
 
 import (
-	"math"
-	"testing"
-
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
-
 	"github.com/fmcore/fmcore/model/core"
-	"github.com/fmcore/fmcore/model/modeltest"
-	"github.com/fmcore/fmcore/model/nn"
 )
 
 // Modulation width of the fixtures' network (configs/tiny.yaml modulation.hidden).
@@ -49,63 +41,6 @@ const (
 	f32AtolRecurrent = 1e-5
 )
 
-// goldenSlots creates one slot per spec (nn.NewSlots) and fills it with the fixture's array of
-// the spec's full (stream-suffixed) name. It returns the slots and, per slot name, the fixture
-// name. Every fixture parameter must be used.
-func goldenSlots(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, specs []nn.ParamSpec, gold *modeltest.Golden) (*nn.Params, map[string]string) {
-	t.Helper()
-	p, err := nn.NewSlots(g, dt, specs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := map[string]string{}
-	for _, sp := range specs {
-		slot := nn.SlotName(sp)
-		names[slot] = sp.Name
-		setValue(t, p.Nodes()[slot], gold.F64(t, "params", sp.Name))
-	}
-	if n := len(gold.Names("params")); n != len(specs) {
-		t.Fatalf("the fixture has %d parameters, the module's specs %d", n, len(specs))
-	}
-	return p, names
-}
-
-// setValue copies v into a node's float32 or float64 value.
-func setValue(t *testing.T, n *G.Node, v []float64) {
-	t.Helper()
-	switch d := n.Value().Data().(type) {
-	case []float64:
-		if len(d) != len(v) {
-			t.Fatalf("%s: %d values for %d", n.Name(), len(v), len(d))
-		}
-		copy(d, v)
-	case []float32:
-		if len(d) != len(v) {
-			t.Fatalf("%s: %d values for %d", n.Name(), len(v), len(d))
-		}
-		for i, x := range v {
-			d[i] = float32(x)
-		}
-	default:
-		t.Fatalf("%s: storage %T", n.Name(), d)
-	}
-}
-
-// input returns an input node of dtype dt holding v.
-func input(g *G.ExprGraph, dt tensor.Dtype, name string, v []float64, shape ...int) *G.Node {
-	var val *tensor.Dense
-	if dt == tensor.Float32 {
-		f := make([]float32, len(v))
-		for i, x := range v {
-			f[i] = float32(x)
-		}
-		val = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
-	} else {
-		val = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float64(nil), v...)))
-	}
-	return G.NewTensor(g, dt, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(val))
-}
-
 // tncToNCT reorders a fixture array [T, N, C, P] (time-major, P = H·W) to the module layout
 // [N, C, T, P].
 func tncToNCT(v []float64, T, N, C int) []float64 {
@@ -133,40 +68,4 @@ func nctToTNC(v []float64, T, N, C int) []float64 {
 		}
 	}
 	return out
-}
-
-// maxRel returns max|got − want| / max|want|: the worst error relative to the array's own
-// scale, for the test log.
-func maxRel(got, want []float64) float64 {
-	var scale, worst float64
-	for i, w := range want {
-		scale = math.Max(scale, math.Abs(w))
-		worst = math.Max(worst, math.Abs(got[i]-w))
-	}
-	return worst / math.Max(scale, 1e-300)
-}
-
-// gradOf returns the gradient bound to n.
-func gradOf(t *testing.T, n *G.Node) []float64 {
-	t.Helper()
-	gv, err := n.Grad()
-	if err != nil {
-		t.Fatalf("gradient of %s: %v", n.Name(), err)
-	}
-	return modeltest.Float64s(gv)
-}
-
-// run compiles g (binding the gradients of wrt, if any) and runs it once.
-func run(t *testing.T, g *G.ExprGraph, wrt []*G.Node) {
-	t.Helper()
-	var vm G.VM
-	if len(wrt) > 0 {
-		vm = G.NewTapeMachine(g, G.BindDualValues(wrt...))
-	} else {
-		vm = G.NewTapeMachine(g)
-	}
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
 }

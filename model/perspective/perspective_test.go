@@ -2,13 +2,13 @@ package perspective_test
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/fmcore/fmcore/model/modeltest"
-	"github.com/fmcore/fmcore/model/nn"
 	"github.com/fmcore/fmcore/model/perspective"
 )
 
@@ -60,15 +60,12 @@ func luminance(pix []float64, power float64) (lum, dlum []float64) {
 
 // built is the module's graph on one fixture.
 type built struct {
-	g           *G.ExprGraph
-	b           *nn.Builder
-	p           *nn.Params
-	lum, eye    *G.Node // [M, 1, H, W], [M, 2]
-	jitter      *G.Node // [M, 6]: centre noise (3), angle noise (3)
-	out         *G.Node // [M, 1, Hr, Wr]
-	M           int
-	dlum        []float64 // d luminance / d pixel
-	paramsNames []string
+	m        *modeltest.Module
+	lum, eye *G.Node // [M, 1, H, W], [M, 2]
+	jitter   *G.Node // [M, 6]: centre noise (3), angle noise (3)
+	out      *G.Node // [M, 1, Hr, Wr]
+	M        int
+	dlum     []float64 // d luminance / d pixel
 }
 
 // build builds the tiny module in dtype dt on the fixture's parameters and inputs.
@@ -81,13 +78,7 @@ func build(t *testing.T, gold *modeltest.Golden, dt tensor.Dtype, train bool) *b
 	}
 	sh := gold.Shape(t, "inputs", "stimulus") // [M, 1, H, W]
 	M := sh[0]
-	g := G.NewGraph()
-	bb := &built{g: g, b: nn.NewBuilder(g, nil), M: M}
-	specs := cfg.Params()
-	bb.p = goldenSlots(t, g, dt, specs, gold)
-	for _, sp := range specs {
-		bb.paramsNames = append(bb.paramsNames, sp.Name)
-	}
+	bb := &built{m: modeltest.NewModule(t, gold, dt, cfg.Params()), M: M}
 	var lum []float64
 	if dt == tensor.Float32 {
 		// The float32 path as the network runs it: Luminance on the 8-bit frames.
@@ -113,81 +104,12 @@ func build(t *testing.T, gold *modeltest.Golden, dt tensor.Dtype, train bool) *b
 			copy(jit[n*6+3:n*6+6], a[n*3:n*3+3])
 		}
 	}
-	bb.lum = input(g, dt, "luminance", lum, sh...)
-	bb.eye = input(g, dt, "eye", gold.F64(t, "inputs", "eye"), M, 2)
-	bb.jitter = input(g, dt, "jitter", jit, M, 6)
-	bb.out = m.Forward(bb.b, bb.p, bb.lum, bb.eye, bb.jitter)
-	if err := bb.b.Err(); err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	if miss := bb.p.Missing(); len(miss) > 0 {
-		t.Fatalf("Forward asked for parameters the config does not define: %v", miss)
-	}
+	bb.lum = bb.m.Input("luminance", lum, sh...)
+	bb.eye = bb.m.Input("eye", gold.F64(t, "inputs", "eye"), M, 2)
+	bb.jitter = bb.m.Input("jitter", jit, M, 6)
+	bb.out = m.Forward(bb.m.B, bb.m.P, bb.lum, bb.eye, bb.jitter)
+	bb.m.Built(t)
 	return bb
-}
-
-// goldenSlots creates one slot per spec (nn.NewSlots) and fills it with the fixture's array
-// of the spec's name. Every fixture parameter must be used.
-func goldenSlots(t *testing.T, g *G.ExprGraph, dt tensor.Dtype, specs []nn.ParamSpec, gold *modeltest.Golden) *nn.Params {
-	t.Helper()
-	p, err := nn.NewSlots(g, dt, specs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, sp := range specs {
-		setValue(t, p.Nodes()[nn.SlotName(sp)], gold.F64(t, "params", sp.Name))
-	}
-	if n := len(gold.Names("params")); n != len(specs) {
-		t.Fatalf("the fixture has %d parameters, the module's specs %d", n, len(specs))
-	}
-	return p
-}
-
-// setValue copies v into a node's float32 or float64 value.
-func setValue(t *testing.T, n *G.Node, v []float64) {
-	t.Helper()
-	switch d := n.Value().Data().(type) {
-	case []float64:
-		if len(d) != len(v) {
-			t.Fatalf("%s: %d values for %d", n.Name(), len(v), len(d))
-		}
-		copy(d, v)
-	case []float32:
-		if len(d) != len(v) {
-			t.Fatalf("%s: %d values for %d", n.Name(), len(v), len(d))
-		}
-		for i, x := range v {
-			d[i] = float32(x)
-		}
-	default:
-		t.Fatalf("%s: storage %T", n.Name(), d)
-	}
-}
-
-// input returns an input node of dtype dt holding v.
-func input(g *G.ExprGraph, dt tensor.Dtype, name string, v []float64, shape ...int) *G.Node {
-	var val *tensor.Dense
-	if dt == tensor.Float32 {
-		f := make([]float32, len(v))
-		for i, x := range v {
-			f[i] = float32(x)
-		}
-		val = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
-	} else {
-		val = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float64(nil), v...)))
-	}
-	return G.NewTensor(g, dt, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(val))
-}
-
-// maxRel returns max|got − want| / max|want|: the worst error relative to the array's own
-// scale, for the test log.
-func maxRel(got, want []float64) float64 {
-	var scale, worst float64
-	for i, w := range want {
-		scale = math.Max(scale, math.Abs(w))
-		worst = math.Max(worst, math.Abs(got[i]-w))
-	}
-	return worst / math.Max(scale, 1e-300)
 }
 
 func TestParityFloat64(t *testing.T) {
@@ -198,84 +120,34 @@ func TestParityFloat64(t *testing.T) {
 		t.Run(tc.dir, func(t *testing.T) {
 			gold := modeltest.LoadGolden(t, "testdata/golden/"+tc.dir)
 			bb := build(t, gold, tensor.Float64, tc.train)
-			b := bb.b
-			r := input(bb.g, tensor.Float64, "R", gold.F64(t, "inputs", "R"), bb.out.Shape()...)
-			b.NoGrad(r)
-			loss := b.Sum(b.Mul(bb.out, r)) // the fixture's loss Σ(retina ⊙ R)
-			// Read the output by a copy taken during the run: gorgonia's tape may reuse the buffers of
-			// intermediate nodes in the backward pass (seen with the readout's positions).
-			var outVal G.Value
-			G.Read(bb.out, &outVal)
-			if err := b.Err(); err != nil {
-				t.Fatal(err)
-			}
-			wrt := []*G.Node{bb.lum, bb.eye, bb.jitter}
-			for _, name := range bb.paramsNames {
-				wrt = append(wrt, bb.p.Nodes()[name])
-			}
-			if _, err := G.Grad(loss, wrt...); err != nil {
-				t.Fatal(err)
-			}
-			vm := G.NewTapeMachine(bb.g, G.BindDualValues(wrt...))
-			defer vm.Close()
-			if err := vm.RunAll(); err != nil {
-				t.Fatal(err)
-			}
-
-			got, want := modeltest.Float64s(outVal), gold.F64(t, "outputs", "retina")
-			modeltest.Close(t, "retina", got, want, outRtol, outAtol)
-			t.Logf("retina: worst error %.2g (scale-relative)", maxRel(got, want))
-
-			grad := func(n *G.Node) []float64 {
-				gv, err := n.Grad()
-				if err != nil {
-					t.Fatalf("gradient of %s: %v", n.Name(), err)
-				}
-				return modeltest.Float64s(gv)
-			}
-			noGrad := map[string]bool{}
-			if l, ok := gold.Case["no_grad"].([]any); ok {
-				for _, n := range l {
-					noGrad[n.(string)] = true
-				}
-			}
-			var worst float64
-			compare := func(name string, got []float64) {
-				want := gold.F64(t, "grads", name)
-				modeltest.Close(t, "gradient of "+name, got, want, gradRtol, gradAtol)
-				worst = math.Max(worst, maxRel(got, want))
-			}
-			for _, name := range bb.paramsNames {
-				got := grad(bb.p.Nodes()[name])
-				if noGrad[name] {
-					// The jitter's stds get no gradient without jitter: exactly zero.
-					modeltest.Close(t, "gradient of "+name+" (no jitter)", got, make([]float64, len(got)), 0, 0)
-					continue
-				}
-				compare(name, got)
-			}
+			// The fixture's loss is Σ(retina ⊙ R).
+			res := bb.m.RunGrad(t, modeltest.Tol{Rtol: outRtol, Atol: outAtol}, modeltest.Tol{Rtol: gradRtol, Atol: gradAtol},
+				gold.F64(t, "inputs", "R"), bb.out)
+			res.CheckOutput("retina", res.Value(bb.out))
+			// The jitter's stds get no gradient without jitter: exactly zero.
+			noGrad := res.CheckParamGrads("(no jitter)")
 			if !tc.train && len(noGrad) != 2 {
 				t.Errorf("the eval fixture lists %d parameters without gradient, want the 2 jitter stds", len(noGrad))
 			}
 			// The stimulus gradient is with respect to pixel values: chain through the
 			// luminance (pixel/255)^power computed outside the graph.
-			gl := grad(bb.lum)
+			gl := slices.Clone(res.Grad(bb.lum))
 			for i := range gl {
 				gl[i] *= bb.dlum[i]
 			}
-			compare("stimulus", gl)
-			compare("eye", grad(bb.eye))
+			res.CheckGrad("stimulus", gl)
+			res.CheckGrad("eye", res.Grad(bb.eye))
 			if tc.train {
-				gj := grad(bb.jitter)
+				gj := res.Grad(bb.jitter)
 				c, a := make([]float64, bb.M*3), make([]float64, bb.M*3)
 				for n := range bb.M {
 					copy(c[n*3:n*3+3], gj[n*6:n*6+3])
 					copy(a[n*3:n*3+3], gj[n*6+3:n*6+6])
 				}
-				compare("center_noise", c)
-				compare("angle_noise", a)
+				res.CheckGrad("center_noise", c)
+				res.CheckGrad("angle_noise", a)
 			}
-			t.Logf("gradients of %d parameters and the inputs: worst error %.2g (scale-relative)", len(bb.paramsNames)-len(noGrad), worst)
+			res.LogGrads()
 		})
 	}
 }
@@ -288,17 +160,8 @@ func TestParityFloat32(t *testing.T) {
 		t.Run(tc.dir, func(t *testing.T) {
 			gold := modeltest.LoadGolden(t, "testdata/golden/"+tc.dir)
 			bb := build(t, gold, tensor.Float32, tc.train)
-			vm := G.NewTapeMachine(bb.g)
-			defer vm.Close()
-			if err := vm.RunAll(); err != nil {
-				t.Fatal(err)
-			}
-			if bb.out.Dtype() != tensor.Float32 {
-				t.Fatalf("output dtype %v, want float32", bb.out.Dtype())
-			}
-			got, want := modeltest.Float64s(bb.out.Value()), gold.F64(t, "outputs", "retina")
-			modeltest.Close(t, "retina (float32)", got, want, f32Rtol, f32Atol)
-			t.Logf("retina (float32): worst error %.2g (scale-relative)", maxRel(got, want))
+			res := bb.m.Run(t, modeltest.Tol{Rtol: f32Rtol, Atol: f32Atol}, bb.out)
+			res.CheckOutput("retina", res.Value(bb.out))
 		})
 	}
 }

@@ -1,14 +1,12 @@
 package readout_test
 
 import (
-	"math"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/fmcore/fmcore/model/modeltest"
-	"github.com/fmcore/fmcore/model/nn"
 	"github.com/fmcore/fmcore/model/readout"
 )
 
@@ -35,102 +33,35 @@ const f32Rtol, f32Atol = 1e-4, 1e-5
 
 // built is the readout's graph on one fixture.
 type built struct {
-	g             *G.ExprGraph
-	b             *nn.Builder
-	p             *nn.Params
-	names         map[string]string // slot → fixture name
-	core, eps     *G.Node           // [N, C, 1, h, w], [N, U, 2]
-	pos, logRate  *G.Node           // [N, U, 2], [N, 1, U]
-	N, U, C, h, w int
+	m            *modeltest.Module
+	core, eps    *G.Node // [N, C, 1, h, w], [N, U, 2]
+	pos, logRate *G.Node // [N, U, 2], [N, 1, U]
+	N, U, C      int
 }
 
 // build builds the readout in dtype dt on the fixture's parameters and inputs.
 func build(t *testing.T, gold *modeltest.Golden, dt tensor.Dtype, train bool) *built {
 	t.Helper()
 	sh := gold.Shape(t, "inputs", "core") // [N, C, h, w]
+	N, C, h, w := sh[0], sh[1], sh[2], sh[3]
 	U := gold.Shape(t, "params", "readout.bias.0")[0]
-	bb := &built{g: G.NewGraph(), N: sh[0], C: sh[1], h: sh[2], w: sh[3], U: U, names: map[string]string{}}
-	bb.b = nn.NewBuilder(bb.g, nil)
-	m, err := readout.New(readout.Default(), U, bb.C)
+	ro, err := readout.New(readout.Default(), U, C)
 	if err != nil {
 		t.Fatal(err)
 	}
-	specs := readout.Default().Params(U, bb.C, 1) // stream 0 only
-	bb.p, err = nn.NewSlots(bb.g, dt, specs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, sp := range specs {
-		slot := nn.SlotName(sp)
-		bb.names[slot] = sp.Name
-		setValue(t, bb.p.Nodes()[slot], gold.F64(t, "params", sp.Name))
-	}
-	if n := len(gold.Names("params")); n != len(specs) {
-		t.Fatalf("the fixture has %d parameters, the module's specs %d", n, len(specs))
-	}
-	eps := make([]float64, bb.N*U*2) // evaluation: the positions' means
+	// Stream 0 only.
+	bb := &built{m: modeltest.NewModule(t, gold, dt, readout.Default().Params(U, C, 1)), N: N, U: U, C: C}
+	eps := make([]float64, N*U*2) // evaluation: the positions' means
 	if train {
 		eps = gold.F64(t, "inputs", "eps")
 	}
 	// One frame: the fixture's [N, C, h, w] is [N, C, T=1, h, w].
-	bb.core = input(bb.g, dt, "core", gold.F64(t, "inputs", "core"), bb.N, bb.C, 1, bb.h, bb.w)
-	bb.eps = input(bb.g, dt, "eps", eps, bb.N, U, 2)
-	bb.pos = m.Positions(bb.b, bb.p, bb.eps)
-	bb.logRate = m.Forward(bb.b, bb.p, bb.core, bb.pos)
-	if err := bb.b.Err(); err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	if miss := bb.p.Missing(); len(miss) > 0 {
-		t.Fatalf("the readout asked for parameters the config does not define: %v", miss)
-	}
+	bb.core = bb.m.Input("core", gold.F64(t, "inputs", "core"), N, C, 1, h, w)
+	bb.eps = bb.m.Input("eps", eps, N, U, 2)
+	bb.pos = ro.Positions(bb.m.B, bb.m.P, bb.eps)
+	bb.logRate = ro.Forward(bb.m.B, bb.m.P, bb.core, bb.pos)
+	bb.m.Built(t)
 	return bb
-}
-
-// setValue copies v into a node's float32 or float64 value.
-func setValue(t *testing.T, n *G.Node, v []float64) {
-	t.Helper()
-	switch d := n.Value().Data().(type) {
-	case []float64:
-		if len(d) != len(v) {
-			t.Fatalf("%s: %d values for %d", n.Name(), len(v), len(d))
-		}
-		copy(d, v)
-	case []float32:
-		if len(d) != len(v) {
-			t.Fatalf("%s: %d values for %d", n.Name(), len(v), len(d))
-		}
-		for i, x := range v {
-			d[i] = float32(x)
-		}
-	default:
-		t.Fatalf("%s: storage %T", n.Name(), d)
-	}
-}
-
-// input returns an input node of dtype dt holding v.
-func input(g *G.ExprGraph, dt tensor.Dtype, name string, v []float64, shape ...int) *G.Node {
-	var val *tensor.Dense
-	if dt == tensor.Float32 {
-		f := make([]float32, len(v))
-		for i, x := range v {
-			f[i] = float32(x)
-		}
-		val = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
-	} else {
-		val = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float64(nil), v...)))
-	}
-	return G.NewTensor(g, dt, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(val))
-}
-
-// maxRel returns max|got − want| / max|want|: the worst error relative to the array's own
-// scale, for the test log.
-func maxRel(got, want []float64) float64 {
-	var scale, worst float64
-	for i, w := range want {
-		scale = math.Max(scale, math.Abs(w))
-		worst = math.Max(worst, math.Abs(got[i]-w))
-	}
-	return worst / math.Max(scale, 1e-300)
 }
 
 func TestParityFloat64(t *testing.T) {
@@ -141,77 +72,21 @@ func TestParityFloat64(t *testing.T) {
 		t.Run(tc.dir, func(t *testing.T) {
 			gold := modeltest.LoadGolden(t, "testdata/golden/"+tc.dir)
 			bb := build(t, gold, tensor.Float64, tc.train)
-			b := bb.b
-			r := input(bb.g, tensor.Float64, "R", gold.F64(t, "inputs", "R"), bb.logRate.Shape()...) // [N, U] = [N, 1, U]
-			b.NoGrad(r)
-			loss := b.Sum(b.Mul(bb.logRate, r)) // the fixture's loss Σ(log_rates ⊙ R)
-			// The outputs are read by copies taken during the run: gorgonia's tape reuses the
-			// buffers of intermediate nodes in the backward pass (the positions' tanh output
-			// reads back clobbered after RunAll with gradients).
-			var logRateVal, posVal G.Value
-			G.Read(bb.logRate, &logRateVal)
-			G.Read(bb.pos, &posVal)
-			if err := b.Err(); err != nil {
-				t.Fatal(err)
-			}
-			wrt := []*G.Node{bb.core, bb.eps}
-			for slot := range bb.names {
-				wrt = append(wrt, bb.p.Nodes()[slot])
-			}
-			if _, err := G.Grad(loss, wrt...); err != nil {
-				t.Fatal(err)
-			}
-			vm := G.NewTapeMachine(bb.g, G.BindDualValues(wrt...))
-			defer vm.Close()
-			if err := vm.RunAll(); err != nil {
-				t.Fatal(err)
-			}
-
-			for _, o := range []struct {
-				name string
-				val  G.Value
-			}{{"log_rates", logRateVal}, {"positions", posVal}} {
-				got, want := modeltest.Float64s(o.val), gold.F64(t, "outputs", o.name)
-				modeltest.Close(t, o.name, got, want, outRtol, outAtol)
-				t.Logf("%s: worst error %.2g (scale-relative)", o.name, maxRel(got, want))
-			}
-
-			grad := func(n *G.Node) []float64 {
-				gv, err := n.Grad()
-				if err != nil {
-					t.Fatalf("gradient of %s: %v", n.Name(), err)
-				}
-				return modeltest.Float64s(gv)
-			}
-			noGrad := map[string]bool{}
-			if l, ok := gold.Case["no_grad"].([]any); ok {
-				for _, n := range l {
-					noGrad[n.(string)] = true
-				}
-			}
-			var worst float64
-			compare := func(name string, got []float64) {
-				want := gold.F64(t, "grads", name)
-				modeltest.Close(t, "gradient of "+name, got, want, gradRtol, gradAtol)
-				worst = math.Max(worst, maxRel(got, want))
-			}
-			for slot, name := range bb.names {
-				got := grad(bb.p.Nodes()[slot])
-				if noGrad[name] {
-					// sigma gets no gradient at the positions' means: exactly zero.
-					modeltest.Close(t, "gradient of "+name+" (eps = 0)", got, make([]float64, len(got)), 0, 0)
-					continue
-				}
-				compare(name, got)
-			}
+			// The fixture's loss is Σ(log_rates ⊙ R), R [N, U] = [N, 1, U].
+			res := bb.m.RunGrad(t, modeltest.Tol{Rtol: outRtol, Atol: outAtol}, modeltest.Tol{Rtol: gradRtol, Atol: gradAtol},
+				gold.F64(t, "inputs", "R"), bb.logRate, bb.pos)
+			res.CheckOutput("log_rates", res.Value(bb.logRate))
+			res.CheckOutput("positions", res.Value(bb.pos))
+			// sigma gets no gradient at the positions' means: exactly zero.
+			noGrad := res.CheckParamGrads("(eps = 0)")
 			if !tc.train && !noGrad["readout.sigma"] {
 				t.Error("the eval fixture does not list readout.sigma as receiving no gradient")
 			}
-			compare("core", grad(bb.core))
+			res.CheckGrad("core", res.Grad(bb.core))
 			if tc.train {
-				compare("eps", grad(bb.eps))
+				res.CheckGrad("eps", res.Grad(bb.eps))
 			}
-			t.Logf("gradients of %d parameters and the inputs: worst error %.2g (scale-relative)", len(bb.names)-len(noGrad), worst)
+			res.LogGrads()
 		})
 	}
 }
@@ -224,22 +99,9 @@ func TestParityFloat32(t *testing.T) {
 		t.Run(tc.dir, func(t *testing.T) {
 			gold := modeltest.LoadGolden(t, "testdata/golden/"+tc.dir)
 			bb := build(t, gold, tensor.Float32, tc.train)
-			vm := G.NewTapeMachine(bb.g)
-			defer vm.Close()
-			if err := vm.RunAll(); err != nil {
-				t.Fatal(err)
-			}
-			if bb.logRate.Dtype() != tensor.Float32 {
-				t.Fatalf("output dtype %v, want float32", bb.logRate.Dtype())
-			}
-			for _, o := range []struct {
-				name string
-				node *G.Node
-			}{{"log_rates", bb.logRate}, {"positions", bb.pos}} {
-				got, want := modeltest.Float64s(o.node.Value()), gold.F64(t, "outputs", o.name)
-				modeltest.Close(t, o.name+" (float32)", got, want, f32Rtol, f32Atol)
-				t.Logf("%s (float32): worst error %.2g (scale-relative)", o.name, maxRel(got, want))
-			}
+			res := bb.m.Run(t, modeltest.Tol{Rtol: f32Rtol, Atol: f32Atol}, bb.logRate, bb.pos)
+			res.CheckOutput("log_rates", res.Value(bb.logRate))
+			res.CheckOutput("positions", res.Value(bb.pos))
 		})
 	}
 }
