@@ -148,6 +148,15 @@ func (n *Network) SessionParams(key string) []nn.ParamSpec {
 	return nil
 }
 
+// Params lists the parameters stored under a session key: the shared core's for "",
+// the session's own otherwise. ParamKey(key, spec.Name) is each one's qualified name.
+func (n *Network) Params(key string) []nn.ParamSpec {
+	if key == "" {
+		return n.coreSpecs
+	}
+	return n.SessionParams(key)
+}
+
 // SessionKeys lists the sessions in sorted order.
 func (n *Network) SessionKeys() []string {
 	keys := make([]string, 0, len(n.Sessions))

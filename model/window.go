@@ -8,7 +8,6 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/fmcore/fmcore/model/nn"
-	"github.com/fmcore/fmcore/model/perspective"
 )
 
 // Batch holds the inputs of one window of N sequences of T frames, N-major. Training,
@@ -28,16 +27,10 @@ type Batch struct {
 // the graph, and after a backward pass the gradients are read back under that stream's
 // names (MODEL.md 1.3).
 type Window struct {
-	net     *Network
-	sess    *Session
+	*graph
 	N, T    int
 	Burnin  int
-	dt      tensor.Dtype
-	g       *G.ExprGraph
 	vm      G.VM
-	slots   *nn.Params
-	learn   []*G.Node // slot nodes in a fixed order
-	names   []string  // slot name of each learnable
 	grad    bool
 	lum     *G.Node // [N·T, 1, H, W]
 	eye     *G.Node // [N·T, 2]
@@ -51,6 +44,9 @@ type Window struct {
 	loss   *G.Node // scalar
 	lumBuf []float32
 	jitBuf []float32
+	lrBuf  []float32 // the log-rates Run returns
+	mean   []float64 // Evaluate's running mean of the streams' log-rates
+	rates  []float32 // the rates Evaluate returns
 }
 
 // NewWindow builds and compiles the unrolled graph of session key for batches of N
@@ -70,33 +66,20 @@ func (n *Network) NewWindow(key string, N, T, burnin int, grad bool) (w *Window,
 func newWindow(n *Network, sess *Session, N, T, burnin int, grad bool, dt tensor.Dtype) (*Window, error) {
 	cfg := n.Config
 	H, W, U := cfg.StimulusHeight, cfg.StimulusWidth, sess.Units
-	g := G.NewGraph()
-	w := &Window{net: n, sess: sess, N: N, T: T, Burnin: burnin, dt: dt, g: g, grad: grad}
-	specs := append(append([]nn.ParamSpec{}, n.coreSpecs...), sess.specs...)
-	slots, err := nn.NewSlots(g, dt, specs)
+	gr, err := newGraph(n, sess, dt)
 	if err != nil {
 		return nil, err
 	}
-	w.slots = slots
-	for _, sp := range specs {
-		name := nn.SlotName(sp)
-		if sp.Stream > 0 {
-			continue // one slot per stream-agnostic name
-		}
-		w.learn = append(w.learn, slots.Nodes()[name])
-		w.names = append(w.names, name)
-	}
-	in := func(name string, shape ...int) *G.Node {
-		return G.NewTensor(g, dt, len(shape), G.WithShape(shape...), G.WithName(name))
-	}
-	w.lum = in("input.luminance", N*T, 1, H, W)
-	w.eye = in("input.eye", N*T, 2)
-	w.jitter = in("input.jitter", N*T, 6)
-	w.beh = in("input.behavior", N, T, 2)
-	w.eps = in("input.eps", N, U, 2)
-	w.target = in("input.target", N, T, U)
+	w := &Window{graph: gr, N: N, T: T, Burnin: burnin, grad: grad}
+	w.lum = gr.input("input.luminance", N*T, 1, H, W)
+	w.eye = gr.input("input.eye", N*T, 2)
+	w.jitter = gr.input("input.jitter", N*T, 6)
+	w.beh = gr.input("input.behavior", N, T, 2)
+	w.eps = gr.input("input.eps", N, U, 2)
+	w.target = gr.input("input.target", N, T, U)
 
-	b := nn.NewBuilder(g, nil)
+	b := nn.NewBuilder(gr.g, nil)
+	slots := gr.slots
 	hr, wr := sess.Perspective.OutShape()
 	retina := sess.Perspective.Forward(b, slots, w.lum, w.eye, w.jitter) // [N·T, 1, Hr, Wr]
 	retina = b.Reshape(retina, N, 1, T, hr, wr)                          // C = 1: (n, t) order is NCTHW
@@ -107,25 +90,19 @@ func newWindow(n *Network, sess *Session, N, T, burnin int, grad bool, dt tensor
 	w.loss = b.PoissonLoss(b.Slice(w.logRate, 1, burnin, T), b.Slice(w.target, 1, burnin, T))
 	if b.Err() == nil {
 		G.Read(w.logRate, &w.lrValue)
-	}
-	if miss := slots.Missing(); len(miss) > 0 {
-		return nil, fmt.Errorf("model: graph asks for parameters the config does not define: %v", miss)
-	}
-	if err := b.Err(); err != nil {
-		return nil, fmt.Errorf("model: build window: %w", err)
-	}
-	if grad {
-		if _, err := G.Grad(w.loss, w.learn...); err != nil {
-			return nil, fmt.Errorf("model: gradient graph: %w", err)
+		if grad {
+			if _, err := G.Grad(w.loss, w.learn...); err != nil {
+				return nil, fmt.Errorf("model: gradient graph: %w", err)
+			}
 		}
 	}
-	if err := checkHashes(g); err != nil {
+	if err := gr.check(b, "window"); err != nil {
 		return nil, err
 	}
 	if grad {
-		w.vm = G.NewTapeMachine(g, G.BindDualValues(w.learn...))
+		w.vm = G.NewTapeMachine(gr.g, G.BindDualValues(w.learn...))
 	} else {
-		w.vm = G.NewTapeMachine(g)
+		w.vm = G.NewTapeMachine(gr.g)
 	}
 	w.lumBuf = make([]float32, N*T*H*W)
 	w.jitBuf = make([]float32, N*T*6)
@@ -140,7 +117,10 @@ func (w *Window) Run(s int, in *Batch, grads map[string][]float32) (float64, []f
 	if s < 0 || s >= w.net.Config.Streams {
 		return 0, nil, fmt.Errorf("model: stream %d of %d", s, w.net.Config.Streams)
 	}
-	if err := w.let(s, in); err != nil {
+	if err := w.setStream(s); err != nil {
+		return 0, nil, err
+	}
+	if err := w.letBatch(in); err != nil {
 		return 0, nil, err
 	}
 	w.vm.Reset()
@@ -168,20 +148,14 @@ func (w *Window) Run(s int, in *Batch, grads map[string][]float32) (float64, []f
 			addInto(dst, gv.Data())
 		}
 	}
-	return loss, float32s(w.lrValue.Data()), nil
+	w.lrBuf = toFloat32(w.lrBuf, w.lrValue.Data())
+	return loss, w.lrBuf, nil
 }
 
-// let copies stream s's parameters and the batch into the graph.
-func (w *Window) let(s int, in *Batch) error {
-	for i, node := range w.learn {
-		src := w.net.values[fullName(w.net, w.sess.Key, w.names[i], s)]
-		if err := setData(node.Value().Data(), src); err != nil {
-			return fmt.Errorf("model: parameter %s: %w", w.names[i], err)
-		}
-	}
-	cfg := w.net.Config
+// letBatch checks the batch's sizes and binds it to the inputs.
+func (w *Window) letBatch(in *Batch) error {
 	N, T, U := w.N, w.T, w.sess.Units
-	HW := cfg.StimulusHeight * cfg.StimulusWidth
+	HW := w.net.Config.StimulusHeight * w.net.Config.StimulusWidth
 	checks := []struct {
 		name string
 		got  int
@@ -193,7 +167,7 @@ func (w *Window) let(s int, in *Batch) error {
 			return fmt.Errorf("model: batch %s has %d values, the window needs %d", c.name, c.got, c.want)
 		}
 	}
-	perspective.Luminance(w.lumBuf, in.Frames, cfg.Perspective.MonitorPower)
+	w.sess.Perspective.Luminance(w.lumBuf, in.Frames)
 	for n := range N { // one jitter draw per sequence, repeated over its frames
 		for t := range T {
 			copy(w.jitBuf[(n*T+t)*6:(n*T+t+1)*6], in.Jitter[n*6:(n+1)*6])
@@ -203,124 +177,35 @@ func (w *Window) let(s int, in *Batch) error {
 		node *G.Node
 		data []float32
 	}{{w.lum, w.lumBuf}, {w.eye, in.Eye}, {w.jitter, w.jitBuf}, {w.beh, in.Behavior}, {w.eps, in.Eps}, {w.target, in.Targets}} {
-		if err := G.Let(l.node, backing(w.dt, l.data, l.node.Shape())); err != nil {
-			return fmt.Errorf("model: input %s: %w", l.node.Name(), err)
+		if err := w.let(l.node, l.data); err != nil {
+			return err
 		}
 	}
 	return nil
-}
-
-// fullName maps a slot name to the qualified name (ParamKey) of session key's parameter
-// of stream s.
-func fullName(n *Network, key, slot string, s int) string {
-	if sp, ok := n.specs[ParamKey(key, slot)]; ok && sp.Stream < 0 {
-		return ParamKey(key, slot) // shared by the streams
-	}
-	return ParamKey(key, nn.StreamName(slot, s))
-}
-
-// backing wraps data as a tensor of dtype dt and the given shape (converting to float64
-// for float64 graphs, which the parity and gradient tests use).
-func backing(dt tensor.Dtype, data []float32, shape tensor.Shape) tensor.Tensor {
-	if dt == tensor.Float64 {
-		v := make([]float64, len(data))
-		for i, x := range data {
-			v[i] = float64(x)
-		}
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(v))
-	}
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
-}
-
-// setData copies float32 values into a float32 or float64 slice.
-func setData(dst any, src []float32) error {
-	switch d := dst.(type) {
-	case []float32:
-		if len(d) != len(src) {
-			return fmt.Errorf("%d values for %d", len(src), len(d))
-		}
-		copy(d, src)
-	case []float64:
-		if len(d) != len(src) {
-			return fmt.Errorf("%d values for %d", len(src), len(d))
-		}
-		for i, x := range src {
-			d[i] = float64(x)
-		}
-	default:
-		return fmt.Errorf("unsupported storage %T", dst)
-	}
-	return nil
-}
-
-// addInto adds a float32 or float64 gradient into dst.
-func addInto(dst []float32, src any) {
-	switch s := src.(type) {
-	case []float32:
-		for i, x := range s {
-			dst[i] += x
-		}
-	case []float64:
-		for i, x := range s {
-			dst[i] += float32(x)
-		}
-	}
-}
-
-// float32s returns a float32 view or copy of a tensor's data.
-func float32s(data any) []float32 {
-	switch d := data.(type) {
-	case []float32:
-		return d
-	case []float64:
-		out := make([]float32, len(d))
-		for i, x := range d {
-			out[i] = float32(x)
-		}
-		return out
-	}
-	return nil
-}
-
-// scalarValue reads a scalar node value.
-func scalarValue(v G.Value) float64 {
-	switch x := v.Data().(type) {
-	case float32:
-		return float64(x)
-	case float64:
-		return x
-	case []float32:
-		return float64(x[0])
-	case []float64:
-		return x[0]
-	}
-	return math.NaN()
 }
 
 // Evaluate runs every stream in evaluation mode (Jitter and Eps must be zero) and returns
-// the ensemble's rates [N, T, U]: exp of the mean over streams of the log-rates (MODEL.md
-// 1.3), and the Poisson loss of those rates after burn-in.
+// the ensemble's rates [N, T, U] (valid until the next call): exp of the mean over
+// streams of the log-rates (MODEL.md 1.3), and the Poisson loss of those rates after
+// burn-in.
 func (w *Window) Evaluate(in *Batch) ([]float32, float64, error) {
 	S := w.net.Config.Streams
-	var mean []float64
+	w.mean = resized(w.mean, w.N*w.T*w.sess.Units)
 	for s := range S {
 		_, lr, err := w.Run(s, in, nil)
 		if err != nil {
 			return nil, 0, err
 		}
-		if mean == nil {
-			mean = make([]float64, len(lr))
-		}
 		for i, v := range lr {
-			mean[i] += float64(v) / float64(S)
+			w.mean[i] += float64(v) / float64(S)
 		}
 	}
-	rates := make([]float32, len(mean))
+	w.rates = w.rates[:0]
 	var loss float64
 	var count int
 	U := w.sess.Units
-	for i, r := range mean {
-		rates[i] = float32(math.Exp(r))
+	for i, r := range w.mean {
+		w.rates = append(w.rates, float32(math.Exp(r)))
 		t := (i / U) % w.T
 		if y := float64(in.Targets[i]); t >= w.Burnin && !math.IsNaN(y) {
 			loss += math.Exp(r) - y*r
@@ -330,20 +215,5 @@ func (w *Window) Evaluate(in *Batch) ([]float32, float64, error) {
 	if count > 0 {
 		loss /= float64(count)
 	}
-	return rates, loss, nil
-}
-
-// checkHashes refuses a graph in which two distinct nodes share a hash: gorgonia's
-// compiler merges nodes by their 32-bit hash alone, so such a pair would silently share
-// one result.
-func checkHashes(g *G.ExprGraph) error {
-	seen := map[uint32]*G.Node{}
-	for _, n := range g.AllNodes() {
-		h := n.Hashcode()
-		if m, ok := seen[h]; ok && m != n {
-			return fmt.Errorf("model: graph nodes %s and %s share the hash %08x; gorgonia would merge them: build the window with another batch size or length (and report this)", m, n, h)
-		}
-		seen[h] = n
-	}
-	return nil
+	return w.rates, loss, nil
 }

@@ -183,10 +183,8 @@ func evaluateSession(ctx context.Context, opts *evaluateOptions, net *model.Netw
 	defer s.file.Close()
 	rec := s.data.Recording()
 	U := rec.Units.Len()
-	if net == nil {
-		// --truth: the recorded noise-free rate, on the scale of the targets.
-	} else if n := net.Sessions[key].Units; n != U {
-		return nil, nil, fmt.Errorf("session %s: the recording has %d units, the model %d: evaluate on the data the model was trained on", key, U, n)
+	if net != nil && net.Sessions[key].Units != U {
+		return nil, nil, fmt.Errorf("session %s: the recording has %d units, the model %d: evaluate on the data the model was trained on", key, U, net.Sessions[key].Units)
 	}
 	if s.data.Kept(data.TierTest) == 0 {
 		return nil, nil, fmt.Errorf("session %s (%s) has no test trials", key, path)

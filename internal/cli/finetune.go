@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -99,7 +100,7 @@ func runFinetune(ctx context.Context, opts *finetuneOptions) error {
 		if err != nil {
 			return err
 		}
-		if foundation != nil && !sameModel(c.Model, cfg.Model) {
+		if foundation != nil && !reflect.DeepEqual(c.Model, cfg.Model) {
 			return fmt.Errorf("--config %s describes another network than the foundation's: give only the recipe you want, or leave --config out", opts.Config)
 		}
 		cfg = c
@@ -170,11 +171,4 @@ func transfer(from, to *model.Network) error {
 		}
 	}
 	return nil
-}
-
-// sameModel reports whether two model configs describe the same network.
-func sameModel(a, b model.Config) bool {
-	ta, _ := config.File{Model: a}.Marshal()
-	tb, _ := config.File{Model: b}.Marshal()
-	return string(ta) == string(tb)
 }

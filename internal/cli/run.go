@@ -162,14 +162,14 @@ func saveModel(dir string, net *model.Network, opt *train.SgdClip, m savedModel)
 	if opt != nil {
 		mom = opt.State()
 	}
-	tensors := func(key string, names []string) []checkpoint.Tensor {
+	// tensors lists the weights (and momentum) stored under key ("" for the core).
+	tensors := func(key string) []checkpoint.Tensor {
 		var ts []checkpoint.Tensor
-		for _, n := range names {
-			q := model.ParamKey(key, n)
-			sp, _ := net.Spec(q)
-			ts = append(ts, checkpoint.Tensor{Name: n, Shape: sp.Shape, Data: net.Value(q)})
+		for _, sp := range net.Params(key) {
+			q := model.ParamKey(key, sp.Name)
+			ts = append(ts, checkpoint.Tensor{Name: sp.Name, Shape: sp.Shape, Data: net.Value(q)})
 			if v, ok := mom[q]; ok {
-				ts = append(ts, checkpoint.Tensor{Name: momentumPre + n, Shape: sp.Shape, Data: v})
+				ts = append(ts, checkpoint.Tensor{Name: momentumPre + sp.Name, Shape: sp.Shape, Data: v})
 			}
 		}
 		return ts
@@ -177,20 +177,12 @@ func saveModel(dir string, net *model.Network, opt *train.SgdClip, m savedModel)
 	header := func() checkpoint.Header {
 		return checkpoint.Header{FmcoreVersion: buildinfo.Read().String(), Config: string(text), Seed: m.Seed, Metadata: map[string]string{}}
 	}
-	var coreNames []string
-	for _, sp := range net.CoreParams() {
-		coreNames = append(coreNames, sp.Name)
-	}
-	core := checkpoint.File{Header: header(), Tensors: tensors("", coreNames)}
+	core := checkpoint.File{Header: header(), Tensors: tensors("")}
 	core.Header.Metadata[metaEpoch] = strconv.Itoa(m.Epoch)
 	core.Header.Metadata[metaBestCorr] = strconv.FormatFloat(m.BestCorr, 'g', -1, 64)
 	sessions := map[string]checkpoint.File{}
 	for _, key := range net.SessionKeys() {
-		var names []string
-		for _, sp := range net.SessionParams(key) {
-			names = append(names, sp.Name)
-		}
-		f := checkpoint.File{Header: header(), Tensors: tensors(key, names)}
+		f := checkpoint.File{Header: header(), Tensors: tensors(key)}
 		if st, ok := m.Stats[key]; ok {
 			b, _ := json.Marshal(st)
 			f.Header.Metadata[metaStats] = string(b)
@@ -268,27 +260,19 @@ func loadModel(dir string, keys ...string) (*model.Network, map[string][]float32
 		}
 		return nil
 	}
-	want := func(key string, specs []string) map[string][]int {
+	// want maps the names stored under key ("" for the core) to their shapes.
+	want := func(key string) map[string][]int {
 		out := map[string][]int{}
-		for _, n := range specs {
-			sp, _ := net.Spec(model.ParamKey(key, n))
-			out[n] = sp.Shape
+		for _, sp := range net.Params(key) {
+			out[sp.Name] = sp.Shape
 		}
 		return out
 	}
-	var names []string
-	for _, sp := range net.CoreParams() {
-		names = append(names, sp.Name)
-	}
-	if err := load("", checkpoint.CoreFile, core, want("", names)); err != nil {
+	if err := load("", checkpoint.CoreFile, core, want("")); err != nil {
 		return nil, nil, m, err
 	}
 	for _, k := range keys {
-		names = names[:0]
-		for _, sp := range net.SessionParams(k) {
-			names = append(names, sp.Name)
-		}
-		if err := load(k, "session "+k, files[k], want(k, names)); err != nil {
+		if err := load(k, "session "+k, files[k], want(k)); err != nil {
 			return nil, nil, m, err
 		}
 	}

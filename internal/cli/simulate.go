@@ -94,36 +94,28 @@ func (opts *simulateOptions) effectiveConfig() (sim.Config, error) {
 	if err != nil {
 		return sim.Config{}, usageError{fmt.Errorf("--preset: %w", err)}
 	}
-	set := func(name string, dst, src any) {
-		if !opts.changed(name) {
-			return
-		}
-		switch d := dst.(type) {
-		case *int:
-			*d = *src.(*int)
-		case *float64:
-			*d = *src.(*float64)
-		case *uint64:
-			*d = *src.(*uint64)
-		}
-	}
-	set("mice", &cfg.Mice, &flags.Mice)
-	set("new-mice", &cfg.NewMice, &flags.NewMice)
-	set("units", &cfg.Units, &flags.Units)
-	set("minutes", &cfg.Minutes, &flags.Minutes)
-	set("test-clips", &cfg.TestClips, &flags.TestClips)
-	set("repeats", &cfg.Repeats, &flags.Repeats)
-	set("domain-clips", &cfg.OODClips, &flags.OODClips)
-	set("clip-seconds", &cfg.ClipSeconds, &flags.ClipSeconds)
-	set("width", &cfg.Width, &flags.Width)
-	set("height", &cfg.Height, &flags.Height)
-	set("rate", &cfg.RateHz, &flags.RateHz)
-	set("reliability", &cfg.Reliability, &flags.Reliability)
-	set("seed", &cfg.Seed, &flags.Seed)
-	if opts.changed("domains") {
-		cfg.Domains = domains
-	}
+	override(opts.changed("mice"), &cfg.Mice, flags.Mice)
+	override(opts.changed("new-mice"), &cfg.NewMice, flags.NewMice)
+	override(opts.changed("units"), &cfg.Units, flags.Units)
+	override(opts.changed("minutes"), &cfg.Minutes, flags.Minutes)
+	override(opts.changed("test-clips"), &cfg.TestClips, flags.TestClips)
+	override(opts.changed("repeats"), &cfg.Repeats, flags.Repeats)
+	override(opts.changed("domain-clips"), &cfg.OODClips, flags.OODClips)
+	override(opts.changed("clip-seconds"), &cfg.ClipSeconds, flags.ClipSeconds)
+	override(opts.changed("width"), &cfg.Width, flags.Width)
+	override(opts.changed("height"), &cfg.Height, flags.Height)
+	override(opts.changed("rate"), &cfg.RateHz, flags.RateHz)
+	override(opts.changed("reliability"), &cfg.Reliability, flags.Reliability)
+	override(opts.changed("seed"), &cfg.Seed, flags.Seed)
+	override(opts.changed("domains"), &cfg.Domains, domains)
 	return cfg, nil
+}
+
+// override sets *dst to v when the flag was given on the command line.
+func override[T any](given bool, dst *T, v T) {
+	if given {
+		*dst = v
+	}
 }
 
 func runSimulate(ctx context.Context, opts *simulateOptions) error {

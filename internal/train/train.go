@@ -94,6 +94,7 @@ type Trainer struct {
 	params   []*Param
 	byName   map[string]*Param
 	grads    map[string][]float32
+	batches  map[string]*model.Batch // per session, reused every step
 	frozen   func(name string) bool
 	progress func(step, steps int, loss float64)
 }
@@ -114,7 +115,7 @@ func New(net *model.Network, sessions []Session, cfg Config, frozen ...string) (
 		return nil, err
 	}
 	t := &Trainer{net: net, cfg: cfg, sessions: sessions, train: map[string]*model.Window{}, val: map[string]*model.Window{},
-		opt: opt, byName: map[string]*Param{}, grads: map[string][]float32{}}
+		opt: opt, byName: map[string]*Param{}, grads: map[string][]float32{}, batches: map[string]*model.Batch{}}
 	t.frozen = func(name string) bool {
 		for _, p := range frozen {
 			if strings.HasPrefix(name, p) {
@@ -205,7 +206,7 @@ func (t *Trainer) epoch(ctx context.Context, epoch int) (Report, error) {
 			}
 			stream := rng.IntN(S)
 			drawn[stream]++
-			mb := t.modelBatch(b, s.Key, rng, true)
+			mb := t.modelBatch(b, s.Key, rng)
 			loss, _, err := t.train[s.Key].Run(stream, mb, t.grads)
 			if err != nil {
 				return r, fmt.Errorf("train: epoch %d step %d: session %s: %w", epoch, step, s.Key, err)
@@ -276,21 +277,36 @@ func (t *Trainer) markCore(drawn []int) {
 	}
 }
 
-// modelBatch wraps a data batch for the network, drawing the per-sequence training noise
-// (monitor jitter and readout-position samples, MODEL.md 1.2) when train is set.
-func (t *Trainer) modelBatch(b *data.Batch, key string, rng *rand.Rand, train bool) *model.Batch {
+// modelBatch wraps a data batch for the network in the session's reused model.Batch,
+// drawing the per-sequence training noise (monitor jitter and readout-position samples,
+// MODEL.md 1.2) from rng, or setting it to zero for evaluation (rng nil).
+func (t *Trainer) modelBatch(b *data.Batch, key string, rng *rand.Rand) *model.Batch {
+	mb := t.batches[key]
+	if mb == nil {
+		mb = &model.Batch{}
+		t.batches[key] = mb
+	}
 	U := t.net.Sessions[key].Units
-	mb := &model.Batch{Frames: b.Frames, Eye: b.Eye, Behavior: b.Behavior, Targets: b.Targets,
-		Jitter: make([]float32, b.N*6), Eps: make([]float32, b.N*U*2)}
-	if train {
-		for i := range mb.Jitter {
-			mb.Jitter[i] = float32(rng.NormFloat64())
-		}
-		for i := range mb.Eps {
-			mb.Eps[i] = float32(rng.NormFloat64())
+	mb.Frames, mb.Eye, mb.Behavior, mb.Targets = b.Frames, b.Eye, b.Behavior, b.Targets
+	mb.Jitter = grow(mb.Jitter, b.N*6)
+	mb.Eps = grow(mb.Eps, b.N*U*2)
+	for _, v := range [][]float32{mb.Jitter, mb.Eps} {
+		for i := range v {
+			v[i] = 0
+			if rng != nil {
+				v[i] = float32(rng.NormFloat64())
+			}
 		}
 	}
 	return mb
+}
+
+// grow returns buf with length n, reusing its storage.
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
 }
 
 // validate evaluates the ensemble on the validation windows of every session: the
@@ -310,7 +326,7 @@ func (t *Trainer) validate(ctx context.Context, epoch int) (loss, corr float64, 
 			if err != nil {
 				return 0, 0, fmt.Errorf("train: epoch %d validation, session %s: %w", epoch, s.Key, err)
 			}
-			rates, l, err := w.Evaluate(t.modelBatch(b, s.Key, nil, false))
+			rates, l, err := w.Evaluate(t.modelBatch(b, s.Key, nil))
 			if err != nil {
 				return 0, 0, fmt.Errorf("train: epoch %d validation, session %s: %w", epoch, s.Key, err)
 			}

@@ -16,6 +16,7 @@ type Module struct {
 	cfg          Config
 	stimH, stimW int
 	rays         [3][]float64 // the Angular retina grid: unit ray components x, y, z, each [P]
+	lum          [256]float32 // monitor luminance of each pixel value
 }
 
 // New builds the module for stimulus frames of stimH×stimW pixels.
@@ -28,6 +29,7 @@ func New(cfg Config, stimH, stimW int) (*Module, error) {
 	}
 	m := &Module{cfg: cfg, stimH: stimH, stimW: stimW}
 	m.rays = angularGrid(cfg.RetinaHeight, cfg.RetinaWidth, cfg.RetinaDegrees)
+	m.lum = luminanceTable(cfg.MonitorPower)
 	return m, nil
 }
 
@@ -197,10 +199,23 @@ func rotation(b *nn.Builder, a *G.Node) [9]*G.Node {
 // StaticPower transform of MODEL.md 4.1 step 1), into dst (len(frames)). It runs outside
 // the graph: it has no parameters.
 func Luminance(dst []float32, frames []uint8, power float64) {
+	table := luminanceTable(power)
+	lookup(dst, frames, &table)
+}
+
+// Luminance is the package function with the module's monitor power, its table computed
+// once.
+func (m *Module) Luminance(dst []float32, frames []uint8) { lookup(dst, frames, &m.lum) }
+
+func luminanceTable(power float64) [256]float32 {
 	var table [256]float32
 	for i := range table {
 		table[i] = float32(math.Pow(float64(i)/255, power))
 	}
+	return table
+}
+
+func lookup(dst []float32, frames []uint8, table *[256]float32) {
 	for i, f := range frames {
 		dst[i] = table[f]
 	}
