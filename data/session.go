@@ -23,6 +23,9 @@ type PrepareOptions struct {
 	// trials (in file order), for data-efficiency experiments; later training trials are
 	// neither loaded nor used for the statistics.
 	MaxTrainMinutes float64
+	// Domains, when not empty, keeps for loading only the trials of these stimulus
+	// domains (the training tier still feeds the statistics whatever its domains).
+	Domains []Domain
 }
 
 // DefaultPrepareOptions returns the default NaN policy, computed statistics and every
@@ -93,6 +96,7 @@ func scan(ctx context.Context, src TrialSource, opts PrepareOptions, keep bool) 
 		}
 	}
 	want := func(t Tier) bool { return opts.Tiers == nil || slices.Contains(opts.Tiers, t) }
+	wantDomain := func(d Domain) bool { return len(opts.Domains) == 0 || slices.Contains(opts.Domains, d) }
 	var acc *statsAccumulator
 	if opts.Stats == nil {
 		acc = newStatsAccumulator(U)
@@ -110,7 +114,7 @@ func scan(ctx context.Context, src TrialSource, opts PrepareOptions, keep bool) 
 			trainMinutes += float64(info.Frames) / rec.RateHz / 60
 		}
 		forStats := acc != nil && info.Tier == TierTrain
-		if !want(info.Tier) && !forStats {
+		if (!want(info.Tier) || !wantDomain(info.Domain)) && !forStats {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -136,7 +140,7 @@ func scan(ctx context.Context, src TrialSource, opts PrepareOptions, keep bool) 
 		s.report.FilledRunning += missing[1]
 		s.report.FilledEye += missing[2] + missing[3]
 		s.report.ResponseNaN += int64(countNaN(t.Responses, 1, 0, len(t.Responses)))
-		if !keep || !want(info.Tier) {
+		if !keep || !want(info.Tier) || !wantDomain(info.Domain) {
 			continue
 		}
 		p := &s.trials[i]

@@ -20,13 +20,14 @@ import (
 )
 
 type evaluateOptions struct {
-	IO     IO
-	Model  string
-	Data   string
-	Mice   string
-	Out    string
-	Burnin int
-	Truth  bool
+	IO      IO
+	Model   string
+	Data    string
+	Mice    string
+	Out     string
+	Burnin  int
+	Truth   bool
+	Domains []string
 }
 
 func newEvaluateCmd(ios IO, runF func(context.Context, *evaluateOptions) error) *cobra.Command {
@@ -53,6 +54,7 @@ units.csv, cc_norm.png (distributions per domain) and traces.png (example units)
 	f.StringVar(&opts.Mice, "mice", "all", "mice to evaluate (of the model's): 1-14, 1,3 or all")
 	f.StringVar(&opts.Out, "out", "", "report folder (default: <model>/evaluation)")
 	f.IntVar(&opts.Burnin, "burnin", metrics.DefaultBurnin, "frames dropped at the start of every trial")
+	f.StringSliceVar(&opts.Domains, "domains", nil, "stimulus domains to score, e.g. natural or natural,gabor (default: every domain of the test trials)")
 	f.BoolVar(&opts.Truth, "truth", false, "score the simulator's noise-free rate instead of a model (the ceiling of the metrics on simulated data)")
 	return cmd
 }
@@ -176,7 +178,11 @@ func runEvaluate(ctx context.Context, opts *evaluateOptions) error {
 
 // evaluateSession predicts the test trials of one session and scores its units per domain.
 func evaluateSession(ctx context.Context, opts *evaluateOptions, net *model.Network, key, path string, st *data.Stats, frames data.FrameSource) ([]unitRow, []plots.Trace, error) {
-	s, err := openSession(ctx, path, st, 0)
+	var domains []data.Domain
+	for _, d := range opts.Domains {
+		domains = append(domains, data.Domain(strings.TrimSpace(d)))
+	}
+	s, err := openSession(ctx, path, st, 0, domains...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -187,6 +193,9 @@ func evaluateSession(ctx context.Context, opts *evaluateOptions, net *model.Netw
 		return nil, nil, fmt.Errorf("session %s: the recording has %d units, the model %d: evaluate on the data the model was trained on", key, U, net.Sessions[key].Units)
 	}
 	if s.data.Kept(data.TierTest) == 0 {
+		if len(opts.Domains) > 0 {
+			return nil, nil, fmt.Errorf("session %s (%s) has no test trials of --domains %s (see fmcore data inspect %s)", key, path, strings.Join(opts.Domains, ","), path)
+		}
 		return nil, nil, fmt.Errorf("session %s (%s) has no test trials", key, path)
 	}
 	lc := data.DefaultLoaderConfig()

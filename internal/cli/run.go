@@ -80,7 +80,9 @@ type session struct {
 // openSession opens a recording and prepares it (statistics from its training tier, or
 // the given ones). maxMinutes > 0 keeps only that many minutes of training trials, in
 // file order.
-func openSession(ctx context.Context, path string, stats *data.Stats, maxMinutes float64) (*session, error) {
+// openSession opens and prepares one recording; domains, when not empty, keeps only their
+// trials for loading.
+func openSession(ctx context.Context, path string, stats *data.Stats, maxMinutes float64, domains ...data.Domain) (*session, error) {
 	f, err := h5.Open(path)
 	if err != nil {
 		return nil, err
@@ -88,6 +90,7 @@ func openSession(ctx context.Context, path string, stats *data.Stats, maxMinutes
 	opts := data.DefaultPrepareOptions()
 	opts.Stats = stats
 	opts.MaxTrainMinutes = maxMinutes
+	opts.Domains = domains
 	s, err := data.Prepare(ctx, f, opts)
 	if err != nil {
 		f.Close()

@@ -33,6 +33,8 @@ func TestParseErrors(t *testing.T) {
 		{"wrong type", "model:\n  streams: many\n", "line 2: cannot unmarshal !!str `many` into int"},
 		{"invalid value", "model:\n  streams: 0\n", "model.streams 0"},
 		{"invalid choice", "model:\n  core:\n    recurrent:\n      type: gru\n", `core.recurrent.type "gru"`},
+		{"zero retina scale", "model:\n  perspective:\n    retina_scale: 0\n", "perspective.retina_scale 0"},
+		{"negative out gain", "model:\n  core:\n    recurrent:\n      out_gain: -1\n", "core.recurrent.out_gain -1"},
 		{"not yaml", "model: [\n", "did not find expected node content"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -39,6 +39,7 @@ func writeTruth(w RecordingWriter, t mouse.Truth) error {
 		{"gain", t.Gain}, {"exponent", t.Exponent}, {"semi_saturation", t.SemiSaturation}, {"baseline", t.Baseline},
 		{"running_gain", t.RunningGain}, {"pupil_gain", t.PupilGain},
 		{"reliability", t.Reliability}, {"calcium_tau_s", t.CalciumTau}, {"count_scale", t.CountScale},
+		{"saturation", t.Saturation}, {"gain_noise_sd", t.GainNoiseSD},
 	}
 	for _, s := range scalars {
 		if err := w.WriteUnitsExtra(s.name, s.v, n); err != nil {

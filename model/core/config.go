@@ -50,6 +50,9 @@ type RecurrentConfig struct {
 	InitInput   float32   `yaml:"init_input"`
 	InitForget  float32   `yaml:"init_forget"`
 	Dropout     float64   `yaml:"dropout"`
+	// OutGain initialises the gain of the standardised 1×1 output conv (released: 1). The
+	// core's output, and so the readout's gradients, scale with it.
+	OutGain float32 `yaml:"out_gain"`
 }
 
 // Default returns the released configuration (MODEL.md 2).
@@ -59,7 +62,7 @@ func Default() Config {
 			Layers: []int{2, 2, 2}, Temporal: []int{3, 3, 3}, Spatial: []int{3, 3, 3}, Pools: []int{2, 2, 1},
 			OutChannels: 128, Nonlinearity: nn.GELU},
 		Recurrent: RecurrentConfig{Type: CvtLSTM, In: 256, Hidden: 256, OutChannels: 128, Common: 512, Groups: 8, Spatial: 3,
-			InitInput: -1, InitForget: 1},
+			InitInput: -1, InitForget: 1, OutGain: 1},
 	}
 }
 
@@ -112,6 +115,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("core.recurrent.common %d, want a positive multiple of groups %d", r.Common, r.Groups)
 	case r.OutChannels < 1:
 		return fmt.Errorf("core.recurrent.out_channels %d, want a positive size", r.OutChannels)
+	case !(r.OutGain > 0) || math.IsInf(float64(r.OutGain), 0):
+		return fmt.Errorf("core.recurrent.out_gain %g, want a finite value > 0 (released: 1)", r.OutGain)
 	case r.Spatial < 1 || r.Spatial%2 == 0:
 		return fmt.Errorf("core.recurrent.spatial %d, want a positive odd kernel", r.Spatial)
 	case !(r.Dropout >= 0 && r.Dropout < 1):
@@ -260,7 +265,7 @@ func (r RecurrentConfig) GateSpecs() []nn.ConvSpec {
 // OutSpec is the 1×1 output conv from h.
 func (r RecurrentConfig) OutSpec() nn.ConvSpec {
 	return nn.ConvSpec{Name: "core.recurrent.out", In: r.Hidden, Out: r.OutChannels, Groups: 1, KT: 1, KH: 1, KW: 1,
-		Standardized: true, Gain: 1, Bias: true}
+		Standardized: true, Gain: r.OutGain, Bias: true}
 }
 
 // Params lists the recurrent parameters of stream s, given the feedforward output and

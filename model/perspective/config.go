@@ -3,6 +3,7 @@ package perspective
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/fmcore/fmcore/model/nn"
 )
@@ -25,12 +26,17 @@ type Config struct {
 	MonitorPower  float64         `yaml:"monitor_power"`  // monitor gamma of the pixel transform
 	Periphery     Periphery       `yaml:"periphery"`
 	Nonlinearity  nn.Nonlinearity `yaml:"nonlinearity"`
+	// RetinaScale and RetinaOffset initialise the learned retina pixel transform's scale and
+	// offset (MODEL.md 4.1 step 6): released 1 and 0; the older loader of cajal/fnn PR #1
+	// used 4 and −1.4, which centres the retinal image and quadruples its contrast.
+	RetinaScale  float32 `yaml:"retina_scale"`
+	RetinaOffset float32 `yaml:"retina_offset"`
 }
 
 // Default returns the released configuration (144×256 stimulus → 128×192 retina).
 func Default() Config {
 	return Config{EyeHidden: []int{16, 16, 16}, RetinaHeight: 128, RetinaWidth: 192, RetinaDegrees: 75,
-		MonitorPower: 1.7, Periphery: PeripheryDark, Nonlinearity: nn.GELU}
+		MonitorPower: 1.7, Periphery: PeripheryDark, Nonlinearity: nn.GELU, RetinaScale: 1}
 }
 
 // Validate reports the first invalid field, named by its config key.
@@ -50,6 +56,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("perspective.retina_degrees %g, want (0, 180]", c.RetinaDegrees)
 	case !(c.MonitorPower > 0 && c.MonitorPower < 10):
 		return fmt.Errorf("perspective.monitor_power %g, want (0, 10)", c.MonitorPower)
+	case !(c.RetinaScale > 0) || math.IsInf(float64(c.RetinaScale), 0):
+		return fmt.Errorf("perspective.retina_scale %g, want a finite value > 0 (released: 1)", c.RetinaScale)
+	case math.IsNaN(float64(c.RetinaOffset)) || math.IsInf(float64(c.RetinaOffset), 0):
+		return fmt.Errorf("perspective.retina_offset %g, want a finite value (released: 0)", c.RetinaOffset)
 	case c.Periphery != PeripheryDark && c.Periphery != PeripheryExtend:
 		return fmt.Errorf("perspective.periphery %q, want dark or extend", c.Periphery)
 	}
@@ -87,7 +97,7 @@ func (c Config) Params() []nn.ParamSpec {
 	for _, p := range []struct {
 		name string
 		v    float32
-	}{{"logit", 0}, {"scale", 1}, {"offset", 0}} {
+	}{{"logit", 0}, {"scale", c.RetinaScale}, {"offset", c.RetinaOffset}} {
 		ps = append(ps, nn.ParamSpec{Name: "perspective.retina_pixel." + p.name, Shape: []int{1}, Init: nn.Const(p.v), Scale: 1, Stream: -1})
 	}
 	return ps

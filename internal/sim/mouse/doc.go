@@ -16,8 +16,9 @@
 //     shift (cubic interpolation, sub-pixel), applies the unit's temporal channel (a
 //     cascade of complex one-pole filters), its class nonlinearity (simple: half-wave
 //     rectified linear filter; complex: quadrature energy; ds: energy of a drifting
-//     filter), divisive normalisation by a low-passed pool, a power law, a behaviour
-//     gain, an exponential calcium kernel and Poisson noise.
+//     filter), divisive normalisation by a low-passed pool, a power law with a soft
+//     ceiling, a behaviour gain, an exponential calcium kernel, and noise: Poisson counts
+//     modulated by a slow log-normal gain (mean 1, time constant 1 s).
 //
 // Conventions. Frames are uint8 grayscale [T, H, W] row-major. Pixel coordinates have
 // their origin at the centre of the top-left pixel, x right and y down; degrees have x
@@ -32,6 +33,9 @@
 // filter. Each unit's gain is set so that its mean rate at rest on a built-in 10-s
 // calibration clip (half natural-like motion, half broadband drifting gratings) is
 // about 1; slower movies drive units less (the natural-like clips of
-// internal/sim/stimulus give a median unit mean of about 0.3). Its noise is set so that
-// its CC_max at ReliabilityRepeats repeats is its target reliability on that clip.
+// internal/sim/stimulus give a median unit mean of about 0.3). Its rate saturates so
+// that no stimulus drives it above RateCeiling times that mean. Its noise is set so that
+// its CC_max at ReliabilityRepeats repeats is its target reliability on that clip, with
+// dense counts (about 0.2 per frame at the mean rate) wherever the gain noise can supply
+// the rest of the variance.
 package mouse

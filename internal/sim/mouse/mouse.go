@@ -117,20 +117,23 @@ type unit struct {
 	c50       float64    // semi-saturation of the normalisation, contrast units
 	exponent  float64
 	target    float64 // drawn mean rate on the calibration clip at rest
-	gain      float64 // multiplies the normalised drive raised to exponent
+	gain      float64 // multiplies the saturated normalised drive, see unit.stim
+	sat       float64 // saturation x_s of the normalised drive raised to exponent
 	base      float64 // added rate
 	betaRun   float64
 	betaPupil float64
 	aCa       float64 // calcium kernel decay per frame
 	kappa     float64 // Poisson counts per frame per unit of rate
+	gainSD    float64 // SD of the log of the slow multiplicative noise gain (0: none)
 	rel       float64 // target CC_max at ReliabilityRepeats repeats
 	feature   int     // dominant bank feature index
 }
 
 // NewMouse draws a mouse from spec and calibrates every unit on the bank's calibration
-// clip at rest: its gain so that its mean rate there is its drawn target (log-normal,
-// mean 1, log-SD 0.35), and its Poisson count scale so that its CC_max at
-// ReliabilityRepeats repeats there is its drawn target reliability.
+// clip at rest: its gain and saturation so that its mean rate there is its drawn target
+// (log-normal, mean 1, log-SD 0.35) and no stimulus can drive it above RateCeiling times
+// that target, and its noise (Poisson count scale and slow gain noise, see Respond) so
+// that its CC_max at ReliabilityRepeats repeats there is its drawn target reliability.
 func NewMouse(bank *Bank, spec MouseSpec) (*Mouse, error) {
 	if bank == nil {
 		return nil, fmt.Errorf("mouse %q: nil bank: %w", spec.ID, ErrInput)
@@ -203,6 +206,23 @@ const (
 	tauCaMin     = 0.2  // calcium kernel τ ~ U(tauCaMin, tauCaMax) seconds
 	tauCaMax     = 0.5
 	screenMargin = 0.05 // RF centres stay this fraction of the frame inside its edges
+)
+
+// Noise and dynamic-range constants (modelling choices, see calibrate).
+const (
+	// RateCeiling bounds every unit's noise-free rate at rest, for any stimulus, to this
+	// multiple of its target mean rate on the calibration clip (the saturation of unit.stim).
+	// Real deconvolved responses rarely exceed 20–30 times their mean.
+	RateCeiling = 40
+	// countsPerFrame is the Poisson count rate per frame, κ·mean, that calibration gives a
+	// unit at its target mean rate unless its reliability needs fewer (denser counts are
+	// used when it needs less noise): 0.2 counts per frame, 6 events/s at 30 Hz.
+	countsPerFrame = 0.2
+	// gainNoiseTau is the time constant, seconds, of the slow multiplicative gain noise.
+	gainNoiseTau = 1.0
+	// maxGainNoiseSD caps the SD of the log noise gain: at 1.5 its 99th percentile is 11
+	// times its mean of 1. Units that need more noise get a lower count scale instead.
+	maxGainNoiseSD = 1.5
 )
 
 // drawUnits draws every unit's area, position and tuning (not yet calibrated).

@@ -19,8 +19,12 @@ const normTau = 0.1
 //   - rate, the noise-free response: the expected value of observed, i.e. the unit's
 //     rate after the behaviour gain, passed through its calcium kernel. It is what an
 //     ideal predictor would output, so CC_max and CC_norm against it are meaningful.
-//   - observed, one noisy trial: Poisson counts of κ·rate per frame (before the calcium
-//     kernel), passed through the same kernel and divided by κ. It is non-negative.
+//   - observed, one noisy trial: per frame a Poisson count of mean κ·g(t)·rate divided
+//     by κ, passed through the same kernel. g is a slow multiplicative gain noise, the
+//     same kind of trial-to-trial excitability fluctuation real neurons show:
+//     g = exp(z − s²/2) with z a stationary Gaussian AR(1) process of SD s (the unit's
+//     gain-noise SD) and time constant gainNoiseTau, so E[g] = 1 and E[observed] = rate
+//     exactly. observed is non-negative.
 //
 // The rate is in units of the unit's calibrated mean (see NewMouse). Every temporal
 // filter starts in the steady state of the clip's first frame, as if that frame had been
@@ -45,14 +49,28 @@ func (m *Mouse) Respond(feat *Features, beh Behavior, rng *rand.Rand) (rate, obs
 	m.forUnits(feat, in, func(idx []int, buf []float64) {
 		pcg := rand.NewPCG(0, 0)
 		noise := rand.New(pcg)
+		rho := math.Exp(-1 / (gainNoiseTau * m.bank.spec.RateHz))
 		for k, i := range idx {
 			u := &m.units[i]
 			pcg.Seed(seed, uint64(i))
 			a := u.aCa
+			sd := u.gainSD
+			innov := sd * math.Sqrt(1-rho*rho)
+			var z float64 // log noise gain + s²/2
+			if sd > 0 {
+				z = sd * noise.NormFloat64()
+			}
 			var truth, obs float64
 			for t := range T {
-				r := in.gain(u, t) * (u.gain*buf[t*len(idx)+k] + u.base)
-				n := poisson(noise, u.kappa*r) / u.kappa
+				r := in.gain(u, t) * u.stim(buf[t*len(idx)+k])
+				g := 1.0
+				if sd > 0 {
+					if t > 0 {
+						z = rho*z + innov*noise.NormFloat64()
+					}
+					g = math.Exp(z - sd*sd/2)
+				}
+				n := poisson(noise, u.kappa*g*r) / u.kappa
 				if t == 0 {
 					truth, obs = r, r
 				}
@@ -64,6 +82,14 @@ func (m *Mouse) Respond(feat *Features, beh Behavior, rng *rand.Rand) (rate, obs
 		}
 	})
 	return rate, observed, nil
+}
+
+// stim returns the unit's stimulus rate at rest for x, its normalised drive raised to its
+// exponent: gain·x·x_s/(x + x_s) + base. The saturation x_s caps it at gain·x_s + base,
+// RateCeiling times the unit's target mean (see calibrate); well below x_s it is the
+// plain power law gain·x + base.
+func (u *unit) stim(x float64) float64 {
+	return u.gain*x*u.sat/(x+u.sat) + u.base
 }
 
 // inputs are the per-frame quantities shared by all units of one Respond call.
@@ -271,30 +297,49 @@ func catmullRom(f float64) [4]float64 {
 	return [4]float64{(-f3 + 2*f2 - f) / 2, (3*f3 - 5*f2 + 2) / 2, (-3*f3 + 4*f2 + f) / 2, (f3 - f2) / 2}
 }
 
-// calibrate sets every unit's gain (from its target mean) and its count scale κ (from
-// its target reliability) on the bank's calibration clip at rest.
+// calibrate sets every unit's gain, saturation and noise on the bank's calibration clip
+// at rest, from the rate x(t) = (drive/(c50+pool))^p of frames calibBurnIn … T−1:
+//
+//   - Dynamic range. A unit whose drive on the clip is mostly tiny would need an enormous
+//     gain to reach its target mean, and any stimulus that does drive it would give rates
+//     thousands of times that mean. So the rate saturates (unit.stim) at
+//     gain·x_s + base = RateCeiling·target, for any stimulus. With
+//     gain = (target − base)/mean(h), h = x·x_s/(x + x_s), the ceiling condition reads
+//     1/mean(x/(x + x_s)) = (RateCeiling·target − base)/(target − base); the left side
+//     grows monotonically with x_s, which bisection finds. A unit with a modest range on
+//     the clip gets x_s ≈ RateCeiling·mean(x) and stays close to its power law; a unit
+//     with rare large drives gets a lower x_s and saturates on its preferred stimuli.
+//   - Noise. CC_max² = σs²/(σs² + σn²/R) gives the frame-averaged noise variance σn² of
+//     the calcium-filtered response, R·σs²·(1/ρ² − 1), from the signal variance σs². It
+//     is met first with dense counts, κ = countsPerFrame/target, plus the slow gain noise
+//     of SD s ≤ maxGainNoiseSD; if that is too much even with s = 0, κ rises; if too
+//     little with s = maxGainNoiseSD, κ falls. noiseVar computes σn² exactly for the
+//     clip's rate series (edges and time-varying rate included).
 func (m *Mouse) calibrate() {
 	feat := m.bank.calib
 	T := feat.t
 	in := m.newInputs(feat, m.RestBehavior(T))
+	rho := math.Exp(-1 / (gainNoiseTau * m.bank.spec.RateHz))
 	m.forUnits(feat, in, func(idx []int, buf []float64) {
 		n := len(idx)
+		xs := make([]float64, T-calibBurnIn)
+		r := make([]float64, T)
+		var nv noiseVar
 		for k, i := range idx {
 			u := &m.units[i]
-			x := func(t int) float64 { return buf[t*n+k] }
-			mean := u.target
-			mu := 0.0
 			for t := calibBurnIn; t < T; t++ {
-				mu += x(t)
+				xs[t-calibBurnIn] = buf[t*n+k]
 			}
-			mu /= float64(T - calibBurnIn)
-			u.gain = (mean - u.base) / math.Max(mu, 1e-12)
+			u.sat, u.gain = saturation(xs, u.target, u.base)
+			for t := range T {
+				r[t] = u.stim(buf[t*n+k])
+			}
 			// Signal variance of the calcium-filtered rate.
 			a := u.aCa
-			c := u.gain*x(0) + u.base
+			c := r[0]
 			var s1, s2 float64
 			for t := range T {
-				c = a*c + (1-a)*(u.gain*x(t)+u.base)
+				c = a*c + (1-a)*r[t]
 				if t >= calibBurnIn {
 					s1 += c
 					s2 += c * c
@@ -302,13 +347,138 @@ func (m *Mouse) calibrate() {
 			}
 			nt := float64(T - calibBurnIn)
 			varS := math.Max(s2/nt-(s1/nt)*(s1/nt), 1e-12)
-			// CC_max² = σs²/(σs² + σn²/R) ⇒ σn² = R·σs²·(1/ρ² − 1), and a Poisson count
-			// of mean κ·r through the kernel h (Σh = 1) has σn² = Σh²·mean/κ.
-			sumH2 := (1 - a) / (1 + a)
-			noiseVar := ReliabilityRepeats * varS * (1/(u.rel*u.rel) - 1)
-			u.kappa = math.Min(sumH2*mean/noiseVar, 1e6)
+			want := ReliabilityRepeats * varS * (1/(u.rel*u.rel) - 1)
+			u.kappa, u.gainSD = nv.solve(r, a, rho, want, countsPerFrame/u.target)
 		}
 	})
+}
+
+// saturation returns the saturation x_s and gain of a unit with target mean rate target
+// and baseline base whose calibration series is x (see calibrate).
+func saturation(x []float64, target, base float64) (sat, gain float64) {
+	mean := 0.0
+	for _, v := range x {
+		mean += v
+	}
+	mean /= float64(len(x))
+	if !(mean > 0) {
+		return 1, 0 // never driven: the rate is its baseline
+	}
+	want := (RateCeiling*target - base) / (target - base)
+	// f(x_s) = 1/mean(x/(x + x_s)) rises from 1/P(x > 0) at 0 to ∞; bisect in log x_s.
+	f := func(s float64) float64 {
+		q := 0.0
+		for _, v := range x {
+			q += v / (v + s)
+		}
+		return float64(len(x)) / q
+	}
+	lo, hi := mean*1e-9, mean*want
+	for f(hi) < want {
+		hi *= 2
+	}
+	if f(lo) < want {
+		for range 60 {
+			mid := math.Sqrt(lo * hi)
+			if f(mid) < want {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+	}
+	sat = hi
+	h := 0.0
+	for _, v := range x {
+		h += v * sat / (v + sat)
+	}
+	return sat, (target - base) / (h / float64(len(x)))
+}
+
+// gainTerms is the number of terms of the series exp(s²ρᵏ) − 1 = Σₙ (s²)ⁿρⁿᵏ/n! that
+// noiseVar sums: for s² ≤ maxGainNoiseSD² the rest is below 1e-12 of the first.
+const gainTerms = 20
+
+// noiseVar computes the frame-averaged variance (frames calibBurnIn … T−1) of the
+// calcium-filtered noise of Respond on a rate series, in closed form. The pre-calcium
+// noise n(t) = Poisson(κ·g(t)·r(t))/κ − r(t) has Var = r/κ + r²·(e^{s²} − 1) and
+// Cov(n(t), n(t+k)) = r(t)·r(t+k)·(e^{s²ρᵏ} − 1) for k > 0; expanding the exponential
+// makes every term geometric in k, so the variance of y(t) = a·y(t−1) + (1−a)·n(t),
+// y(−1) = 0, follows by a recursion over t. The Poisson part scales with 1/κ and is
+// computed once per unit.
+type noiseVar struct {
+	w [gainTerms]float64
+}
+
+// variance returns the frame-averaged filtered variance of the gain noise of log
+// variance s2 (κ = ∞) on rate series r, kernel decay a and noise-gain AR(1) coefficient
+// rho; with poisson set, that of the Poisson part at κ = 1 instead.
+func (nv *noiseVar) variance(r []float64, a, rho, s2 float64, poisson bool) float64 {
+	T := len(r)
+	var c, rn [gainTerms]float64 // c: (s²)ⁿ/n!, rn: ρⁿ, n = 1 … gainTerms
+	cn, pn := 1.0, 1.0
+	for j := range gainTerms {
+		cn *= s2 / float64(j+1)
+		pn *= rho
+		c[j], rn[j] = cn, pn
+	}
+	c0 := math.Expm1(s2)
+	clear(nv.w[:])
+	v, sum := 0.0, 0.0
+	for t := range T {
+		var e, cov float64
+		if poisson {
+			e = r[t]
+		} else {
+			e = r[t] * r[t] * c0
+			// Cov(y(t−1), n(t)) = (1−a)·r(t)·Σₙ cₙ·wₙ(t), wₙ(t) = Σⱼ≥0 aʲ·ρⁿ⁽ʲ⁺¹⁾·r(t−1−j).
+			for j := range gainTerms {
+				if t > 0 {
+					nv.w[j] = rn[j] * (r[t-1] + a*nv.w[j])
+				}
+				cov += c[j] * nv.w[j]
+			}
+			cov *= (1 - a) * r[t]
+		}
+		v = a*a*v + (1-a)*(1-a)*e + 2*a*(1-a)*cov
+		if t >= calibBurnIn {
+			sum += v
+		}
+	}
+	return sum / float64(T-calibBurnIn)
+}
+
+// solve returns the count scale κ and gain-noise SD s whose noise variance is want:
+// κ = k0 with s solved for where s ≤ maxGainNoiseSD allows, otherwise s = 0 and a higher
+// κ, or s = maxGainNoiseSD and a lower κ. κ is capped at 1e6 (practically noise-free).
+//
+// CC_max (MODEL.md 9.3) measures the noise by each trial's variance over time, which
+// leaves out the part of the noise shared by all frames of a trial (its trial mean).
+// For slow noise that part is not small: for an AR(1) process of coefficient c over N
+// frames it is about (1+c)/(N·(1−c)) of the variance (0.2 for the gain noise over a 10-s
+// trial). So each part is scaled by 1 minus that fraction, with c = a (Poisson part,
+// correlated only by the calcium kernel) or c = rho (gain noise, slower than the kernel).
+func (nv *noiseVar) solve(r []float64, a, rho, want, k0 float64) (kappa, s float64) {
+	N := float64(len(r) - calibBurnIn)
+	p1 := nv.variance(r, a, rho, 0, true) * (1 - (1+a)/(N*(1-a)))
+	fg := 1 - (1+rho)/(N*(1-rho))
+	if p1/k0 >= want {
+		return math.Min(p1/want, 1e6), 0
+	}
+	gMax := fg * nv.variance(r, a, rho, maxGainNoiseSD*maxGainNoiseSD, false)
+	if p1/k0+gMax <= want {
+		return math.Min(p1/(want-gMax), 1e6), maxGainNoiseSD
+	}
+	lo, hi := 0.0, maxGainNoiseSD*maxGainNoiseSD
+	for range 40 {
+		mid := (lo + hi) / 2
+		if p1/k0+fg*nv.variance(r, a, rho, mid, false) < want {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return k0, math.Sqrt((lo + hi) / 2)
 }
 
 // poisson draws a Poisson count of mean mu: by inversion below 30, by a rounded normal

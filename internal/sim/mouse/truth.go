@@ -77,9 +77,12 @@ type Truth struct {
 	Phase       []float32 // spatial phase of a simple unit's filter (0 = bright centre), NaN otherwise
 	SF          []float32 // preferred spatial frequency, cycles/degree
 	TF          []float32 // preferred temporal frequency, Hz
-	// The rate before behaviour and calcium is Gain·(drive/(SemiSaturation+pool))^Exponent
-	// + Baseline, where drive is the weighted feature sum and pool the local contrast.
+	// The rate before behaviour and calcium is Gain·x·Saturation/(x + Saturation) +
+	// Baseline with x = (drive/(SemiSaturation+pool))^Exponent, where drive is the
+	// weighted feature sum and pool the local contrast. It never exceeds
+	// Gain·Saturation + Baseline = RateCeiling times the unit's calibration mean.
 	Gain           []float32
+	Saturation     []float32
 	Exponent       []float32
 	SemiSaturation []float32
 	Baseline       []float32
@@ -90,10 +93,13 @@ type Truth struct {
 	// Reliability is the unit's target CC_max at ReliabilityRepeats repeats.
 	Reliability []float32
 	CalciumTau  []float32 // τ of the exponential calcium kernel, seconds
-	// CountScale is κ: observed = calcium(Poisson(κ·rate))/κ per frame.
-	CountScale []float32
-	PupilRest  float64 // mouse's resting pupil radius, mm
-	PupilScale float64 // pupil radius change for which the pupil gain reaches tanh(1), mm
+	// CountScale is κ and GainNoiseSD is s: observed = calcium(Poisson(κ·g·rate)/κ) per
+	// frame, with g = exp(z − s²/2) a log-normal gain noise of mean 1, z a Gaussian AR(1)
+	// process of SD s and time constant 1 s (see Respond).
+	CountScale  []float32
+	GainNoiseSD []float32
+	PupilRest   float64 // mouse's resting pupil radius, mm
+	PupilScale  float64 // pupil radius change for which the pupil gain reaches tanh(1), mm
 }
 
 // buildTruth fills the per-unit truth from the calibrated units.
@@ -113,8 +119,8 @@ func (m *Mouse) buildTruth() Truth {
 	t.RFPixel, t.RFDeg = make([]float32, 2*n), make([]float32, 2*n)
 	t.SigmaPixel, t.SigmaDeg = f32(), f32()
 	t.Orientation, t.Direction, t.Phase, t.SF, t.TF = f32(), f32(), f32(), f32(), f32()
-	t.Gain, t.Exponent, t.SemiSaturation, t.Baseline = f32(), f32(), f32(), f32()
-	t.RunningGain, t.PupilGain, t.Reliability, t.CalciumTau, t.CountScale = f32(), f32(), f32(), f32(), f32()
+	t.Gain, t.Saturation, t.Exponent, t.SemiSaturation, t.Baseline = f32(), f32(), f32(), f32(), f32()
+	t.RunningGain, t.PupilGain, t.Reliability, t.CalciumTau, t.CountScale, t.GainNoiseSD = f32(), f32(), f32(), f32(), f32(), f32()
 	for i, u := range m.units {
 		fi, _ := b.Feature(u.feature) // u.feature is in range by construction
 		s := b.scales[u.scale]
@@ -131,6 +137,7 @@ func (m *Mouse) buildTruth() Truth {
 		t.SF[i] = float32(fi.SF)
 		t.TF[i] = float32(fi.TF)
 		t.Gain[i] = float32(u.gain)
+		t.Saturation[i] = float32(u.sat)
 		t.Exponent[i] = float32(u.exponent)
 		t.SemiSaturation[i] = float32(u.c50)
 		t.Baseline[i] = float32(u.base)
@@ -139,6 +146,7 @@ func (m *Mouse) buildTruth() Truth {
 		t.Reliability[i] = float32(u.rel)
 		t.CalciumTau[i] = float32(-1 / (math.Log(u.aCa) * sp.RateHz))
 		t.CountScale[i] = float32(u.kappa)
+		t.GainNoiseSD[i] = float32(u.gainSD)
 	}
 	return t
 }
