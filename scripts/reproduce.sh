@@ -4,7 +4,7 @@
 #   2. the foundation model trained on mice 1-14 and evaluated on their test trials,
 #   3. the simulator's noise-free rate scored the same way (the metrics' ceiling),
 #   4. mice 15 and 16 fine-tuned on the frozen core and trained from scratch with 2, 4,
-#      8 and 16 minutes of data, each evaluated,
+#      8 and 16 minutes of data, each evaluated on the natural test clips,
 #   5. the tables of docs/RESULTS.md assembled from the evaluation.json files.
 # Usage: scripts/reproduce.sh [OUT]   (default OUT=reproduce; needs make deps done)
 set -euo pipefail
@@ -29,10 +29,10 @@ for m in 15 16; do
     log "mouse $m, $min minutes"
     run="$OUT/runs/m$m-${min}min"
     [ -e "$run/best/core.fmck" ] || "$BIN" finetune --new-mouse "$m" --from "$OUT/runs/foundation" --data "$OUT/data" --minutes "$min" --out "$run"
-    "$BIN" evaluate --model "$run" --data "$OUT/data" --mice "$m" --out "$OUT/eval/m$m-${min}min"
+    "$BIN" evaluate --model "$run" --data "$OUT/data" --mice "$m" --domains natural --out "$OUT/eval/m$m-${min}min"
     run="$OUT/runs/m$m-${min}min-scratch"
     [ -e "$run/best/core.fmck" ] || "$BIN" finetune --new-mouse "$m" --from-scratch --config "$CONFIG" --data "$OUT/data" --minutes "$min" --out "$run"
-    "$BIN" evaluate --model "$run" --data "$OUT/data" --mice "$m" --out "$OUT/eval/m$m-${min}min-scratch"
+    "$BIN" evaluate --model "$run" --data "$OUT/data" --mice "$m" --domains natural --out "$OUT/eval/m$m-${min}min-scratch"
   done
 done
 elapsed=$(( $(date +%s) - start ))
