@@ -324,7 +324,6 @@ func (m *Mouse) calibrate() {
 		n := len(idx)
 		xs := make([]float64, T-calibBurnIn)
 		r := make([]float64, T)
-		var nv noiseVar
 		for k, i := range idx {
 			u := &m.units[i]
 			for t := calibBurnIn; t < T; t++ {
@@ -348,7 +347,7 @@ func (m *Mouse) calibrate() {
 			nt := float64(T - calibBurnIn)
 			varS := math.Max(s2/nt-(s1/nt)*(s1/nt), 1e-12)
 			want := ReliabilityRepeats * varS * (1/(u.rel*u.rel) - 1)
-			u.kappa, u.gainSD = nv.solve(r, a, rho, want, countsPerFrame/u.target)
+			u.kappa, u.gainSD = solveNoise(r, a, rho, want, countsPerFrame/u.target)
 		}
 	})
 }
@@ -373,18 +372,18 @@ func saturation(x []float64, target, base float64) (sat, gain float64) {
 		}
 		return float64(len(x)) / q
 	}
+	// A unit driven on fewer than 1/want of the frames exceeds the ceiling at any x_s; the
+	// bisection then ends at the lowest x_s tried, the least excess.
 	lo, hi := mean*1e-9, mean*want
 	for f(hi) < want {
 		hi *= 2
 	}
-	if f(lo) < want {
-		for range 60 {
-			mid := math.Sqrt(lo * hi)
-			if f(mid) < want {
-				lo = mid
-			} else {
-				hi = mid
-			}
+	for range 60 {
+		mid := math.Sqrt(lo * hi)
+		if f(mid) < want {
+			lo = mid
+		} else {
+			hi = mid
 		}
 	}
 	sat = hi
@@ -406,14 +405,11 @@ const gainTerms = 20
 // makes every term geometric in k, so the variance of y(t) = a·y(t−1) + (1−a)·n(t),
 // y(−1) = 0, follows by a recursion over t. The Poisson part scales with 1/κ and is
 // computed once per unit.
-type noiseVar struct {
-	w [gainTerms]float64
-}
-
-// variance returns the frame-averaged filtered variance of the gain noise of log
-// variance s2 (κ = ∞) on rate series r, kernel decay a and noise-gain AR(1) coefficient
-// rho; with poisson set, that of the Poisson part at κ = 1 instead.
-func (nv *noiseVar) variance(r []float64, a, rho, s2 float64, poisson bool) float64 {
+//
+// It returns the frame-averaged filtered variance of the gain noise of log variance s2
+// (κ = ∞) on rate series r, kernel decay a and noise-gain AR(1) coefficient rho; with
+// poisson set, that of the Poisson part at κ = 1 instead.
+func noiseVar(r []float64, a, rho, s2 float64, poisson bool) float64 {
 	T := len(r)
 	var c, rn [gainTerms]float64 // c: (s²)ⁿ/n!, rn: ρⁿ, n = 1 … gainTerms
 	cn, pn := 1.0, 1.0
@@ -423,7 +419,7 @@ func (nv *noiseVar) variance(r []float64, a, rho, s2 float64, poisson bool) floa
 		c[j], rn[j] = cn, pn
 	}
 	c0 := math.Expm1(s2)
-	clear(nv.w[:])
+	var w [gainTerms]float64
 	v, sum := 0.0, 0.0
 	for t := range T {
 		var e, cov float64
@@ -434,9 +430,9 @@ func (nv *noiseVar) variance(r []float64, a, rho, s2 float64, poisson bool) floa
 			// Cov(y(t−1), n(t)) = (1−a)·r(t)·Σₙ cₙ·wₙ(t), wₙ(t) = Σⱼ≥0 aʲ·ρⁿ⁽ʲ⁺¹⁾·r(t−1−j).
 			for j := range gainTerms {
 				if t > 0 {
-					nv.w[j] = rn[j] * (r[t-1] + a*nv.w[j])
+					w[j] = rn[j] * (r[t-1] + a*w[j])
 				}
-				cov += c[j] * nv.w[j]
+				cov += c[j] * w[j]
 			}
 			cov *= (1 - a) * r[t]
 		}
@@ -448,7 +444,7 @@ func (nv *noiseVar) variance(r []float64, a, rho, s2 float64, poisson bool) floa
 	return sum / float64(T-calibBurnIn)
 }
 
-// solve returns the count scale κ and gain-noise SD s whose noise variance is want:
+// solveNoise returns the count scale κ and gain-noise SD s whose noise variance is want:
 // κ = k0 with s solved for where s ≤ maxGainNoiseSD allows, otherwise s = 0 and a higher
 // κ, or s = maxGainNoiseSD and a lower κ. κ is capped at 1e6 (practically noise-free).
 //
@@ -458,21 +454,21 @@ func (nv *noiseVar) variance(r []float64, a, rho, s2 float64, poisson bool) floa
 // frames it is about (1+c)/(N·(1−c)) of the variance (0.2 for the gain noise over a 10-s
 // trial). So each part is scaled by 1 minus that fraction, with c = a (Poisson part,
 // correlated only by the calcium kernel) or c = rho (gain noise, slower than the kernel).
-func (nv *noiseVar) solve(r []float64, a, rho, want, k0 float64) (kappa, s float64) {
+func solveNoise(r []float64, a, rho, want, k0 float64) (kappa, s float64) {
 	N := float64(len(r) - calibBurnIn)
-	p1 := nv.variance(r, a, rho, 0, true) * (1 - (1+a)/(N*(1-a)))
+	p1 := noiseVar(r, a, rho, 0, true) * (1 - (1+a)/(N*(1-a)))
 	fg := 1 - (1+rho)/(N*(1-rho))
 	if p1/k0 >= want {
 		return math.Min(p1/want, 1e6), 0
 	}
-	gMax := fg * nv.variance(r, a, rho, maxGainNoiseSD*maxGainNoiseSD, false)
+	gMax := fg * noiseVar(r, a, rho, maxGainNoiseSD*maxGainNoiseSD, false)
 	if p1/k0+gMax <= want {
 		return math.Min(p1/(want-gMax), 1e6), maxGainNoiseSD
 	}
 	lo, hi := 0.0, maxGainNoiseSD*maxGainNoiseSD
 	for range 40 {
 		mid := (lo + hi) / 2
-		if p1/k0+fg*nv.variance(r, a, rho, mid, false) < want {
+		if p1/k0+fg*noiseVar(r, a, rho, mid, false) < want {
 			lo = mid
 		} else {
 			hi = mid
