@@ -2,6 +2,8 @@ package nn
 
 import (
 	"fmt"
+	"hash/fnv"
+	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -52,6 +54,11 @@ func (b *Builder) AddConst(x *G.Node, c float64) *G.Node { return b.Add(x, b.Con
 
 // Fixed returns a constant tensor [shape] of dtype dt holding v (zeros when v is nil):
 // fixed geometry such as the retina grid, or a zero initial state. It gets no gradient.
+//
+// The node is named by its shape and a hash of its values: gorgonia merges constants by
+// name before it looks at hashes (ExprGraph.AddNode), and its default name, the printed
+// tensor, elides the middle of large tensors, so that a zero [24, 16] and a zero [16, 16]
+// would become one node.
 func (b *Builder) Fixed(dt tensor.Dtype, v []float64, shape ...int) *G.Node {
 	if b.err != nil {
 		return nil
@@ -76,7 +83,11 @@ func (b *Builder) Fixed(dt tensor.Dtype, v []float64, shape ...int) *G.Node {
 		copy(d, v)
 		t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(d))
 	}
-	c := G.NewConstant(t, G.In(b.g))
+	h := fnv.New64a()
+	for _, x := range v {
+		fmt.Fprintf(h, "%x,", math.Float64bits(x))
+	}
+	c := G.NewConstant(t, G.In(b.g), G.WithName(fmt.Sprintf("fixed%v %v %016x", dt, shape, h.Sum64())))
 	b.noGrad[c] = true
 	return c
 }
