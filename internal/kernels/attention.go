@@ -124,7 +124,7 @@ func AttentionBackward[T Float](a Attention, ws *Workspace, q, k, v, scales, dou
 		clear(attnScratchOf(a, b).dscale)
 	}
 	cl, L := a.C*a.L, a.L
-	ws.run(tasks, func(worker, task int) {
+	ws.runStatic(tasks, func(worker, task int) { // per-worker partial dscales
 		s := attnScratchOf(a, bufs[worker])
 		g := task % a.G
 		sc := scales[g*a.C:][:a.C]

@@ -465,6 +465,7 @@ func Conv3dBackwardWeights[T Float](p Conv3d, ws *Workspace, x, dy, dw, dbias []
 	ldx, ldy := p.T*pl.hw, pl.to*pl.howo
 	wl := len(dw)
 	// Each worker accumulates a partial dw at the start of its buffer; they are added at the end.
+	// runStatic: a fixed set of tasks per partial, so the sum is the same on every call.
 	var bufs [][]T
 	if pl.fwdRoute == routeWide {
 		wc := &pl.wide
@@ -474,7 +475,7 @@ func Conv3dBackwardWeights[T Float](p Conv3d, ws *Workspace, x, dy, dw, dbias []
 		for _, b := range bufs {
 			clear(b[:wl])
 		}
-		ws.run(tasks, func(worker, task int) {
+		ws.runStatic(tasks, func(worker, task int) {
 			ngt, part := task/parts, task%parts
 			n, g, t := ngt/pl.to/p.G, ngt/pl.to%p.G, ngt%pl.to
 			buf := bufs[worker]
@@ -506,7 +507,7 @@ func Conv3dBackwardWeights[T Float](p Conv3d, ws *Workspace, x, dy, dw, dbias []
 		for _, b := range bufs {
 			clear(b[:wl])
 		}
-		ws.run(tasks, func(worker, task int) {
+		ws.runStatic(tasks, func(worker, task int) {
 			n, g, c0 := task/blocks/p.G, task/blocks%p.G, task%blocks*cc
 			c1 := min(c0+cc, ldy)
 			buf := bufs[worker]

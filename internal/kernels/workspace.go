@@ -170,6 +170,29 @@ func (ws *Workspace) run(tasks int, fn func(worker, task int)) {
 	wg.Wait()
 }
 
+// runStatic is run with a fixed assignment: worker w calls fn for tasks w, w+k, w+2k, … in
+// increasing order (k = ws.fanout(tasks)). Kernels that accumulate per-worker partial sums
+// use it, so that which tasks each partial holds, and so every rounding, is the same on
+// every call: their results are bit-reproducible for a given number of workers (with run's
+// dynamic hand-out they varied from call to call in the last bits).
+func (ws *Workspace) runStatic(tasks int, fn func(worker, task int)) {
+	k := ws.fanout(tasks)
+	var wg sync.WaitGroup
+	for w := 1; w < k; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := w; t < tasks; t += k {
+				fn(w, t)
+			}
+		}()
+	}
+	for t := 0; t < tasks; t += k {
+		fn(0, t)
+	}
+	wg.Wait()
+}
+
 // parallelRange splits [0, n) into about ws.workers contiguous ranges, each of at least
 // minChunk elements, and calls fn(worker, lo, hi) for each on the fan-out. Elementwise kernels
 // use it; minChunk keeps tiny inputs on the calling goroutine.
