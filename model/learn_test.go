@@ -200,8 +200,8 @@ func poissonLoss(r, y []float32, T, U, burnin int) float64 {
 // noise.
 //
 // Measured on 2 shared cores (go test -run TeacherStudent -v ./model/, GOMAXPROCS 1, 2 and
-// 4): held-out correlation 0.26 after 50 steps, 0.62–0.65 after 300 (0.645 on every run at
-// GOMAXPROCS 2 since the gradient kernels are bit-reproducible; 0.68 after 600, with dips to
+// 4): held-out correlation 0.26 after 50 steps, 0.62–0.65 after 300 (0.645 in each of two runs
+// at GOMAXPROCS 2 since the gradient kernels are bit-reproducible; 0.68 after 600, with dips to
 // 0.51 on the way); held-out loss 0.854–0.859 against 0.8665 for the best per-unit
 // constant and 0.820 for the teacher itself; about 20 s. The target of 0.9 within a
 // few hundred steps is not reached: see learnMinCorr.

@@ -141,15 +141,12 @@ func (ws *Workspace) fanout(tasks int) int {
 // uneven tasks balance; a worker index is used by one goroutine at a time, so fn may use
 // per-worker scratch indexed by it.
 func (ws *Workspace) run(tasks int, fn func(worker, task int)) {
-	k := ws.fanout(tasks)
-	if k == 1 {
-		for t := 0; t < tasks; t++ {
-			fn(0, t)
-		}
+	if ws.fanout(tasks) == 1 {
+		ws.serial(tasks, fn)
 		return
 	}
 	var next atomic.Int64
-	loop := func(w int) {
+	ws.fan(ws.fanout(tasks), func(w int) {
 		for {
 			t := int(next.Add(1) - 1)
 			if t >= tasks {
@@ -157,17 +154,7 @@ func (ws *Workspace) run(tasks int, fn func(worker, task int)) {
 			}
 			fn(w, t)
 		}
-	}
-	var wg sync.WaitGroup
-	for w := 1; w < k; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			loop(w)
-		}()
-	}
-	loop(0)
-	wg.Wait()
+	})
 }
 
 // runStatic is run with a fixed assignment: worker w calls fn for tasks w, w+k, w+2k, … in
@@ -177,19 +164,36 @@ func (ws *Workspace) run(tasks int, fn func(worker, task int)) {
 // dynamic hand-out they varied from call to call in the last bits).
 func (ws *Workspace) runStatic(tasks int, fn func(worker, task int)) {
 	k := ws.fanout(tasks)
+	if k == 1 {
+		ws.serial(tasks, fn)
+		return
+	}
+	ws.fan(k, func(w int) {
+		for t := w; t < tasks; t += k {
+			fn(w, t)
+		}
+	})
+}
+
+// serial runs every task on the calling goroutine as worker 0 (no closure, no allocation).
+func (ws *Workspace) serial(tasks int, fn func(worker, task int)) {
+	for t := range tasks {
+		fn(0, t)
+	}
+}
+
+// fan runs loop(w) for w = 1 … k−1 on new goroutines and loop(0) on the calling one, and
+// waits for all of them.
+func (ws *Workspace) fan(k int, loop func(w int)) {
 	var wg sync.WaitGroup
 	for w := 1; w < k; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for t := w; t < tasks; t += k {
-				fn(w, t)
-			}
+			loop(w)
 		}()
 	}
-	for t := 0; t < tasks; t += k {
-		fn(0, t)
-	}
+	loop(0)
 	wg.Wait()
 }
 

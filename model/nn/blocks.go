@@ -1,9 +1,9 @@
 package nn
 
 import (
+	"encoding/binary"
 	"fmt"
 	"hash/fnv"
-	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -84,9 +84,7 @@ func (b *Builder) Fixed(dt tensor.Dtype, v []float64, shape ...int) *G.Node {
 		t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(d))
 	}
 	h := fnv.New64a()
-	for _, x := range v {
-		fmt.Fprintf(h, "%x,", math.Float64bits(x))
-	}
+	binary.Write(h, binary.LittleEndian, v) // a hash.Hash never fails to write
 	c := G.NewConstant(t, G.In(b.g), G.WithName(fmt.Sprintf("fixed%v %v %016x", dt, shape, h.Sum64())))
 	b.noGrad[c] = true
 	return c
