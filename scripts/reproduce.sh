@@ -7,18 +7,29 @@
 #      8 and 16 minutes of data, each evaluated on the natural test clips,
 #   5. the tables of docs/RESULTS.md assembled from the evaluation.json files.
 # Usage: scripts/reproduce.sh [OUT]   (default OUT=reproduce; needs make deps done)
+# EPOCHS and FT_EPOCHS (default: configs/small.yaml's) shorten the foundation and the
+# fine-tuning runs; each run's cosine schedule is then one cycle over its epochs. Steps
+# already done in OUT (the dataset, finished runs) are kept, so a stopped run continues.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-reproduce}
 BIN=bin/fmcore
-CONFIG=${CONFIG:-small}
 make build
 mkdir -p "$OUT"
 start=$(date +%s)
 log() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "$OUT/reproduce.log"; }
 
+# recipe NAME EPOCHS writes configs/small.yaml with EPOCHS epochs in one cosine cycle.
+recipe() {
+  local epochs=${2:-$(sed -n 's/^  epochs: *//p' configs/small.yaml)}
+  sed "s/^  epochs: .*/  epochs: $epochs/; s/^    cycle_size: .*/    cycle_size: $epochs/" configs/small.yaml > "$OUT/$1.yaml"
+  echo "$OUT/$1.yaml"
+}
+CONFIG=$(recipe foundation "${EPOCHS:-}")
+FT_CONFIG=$(recipe finetune "${FT_EPOCHS:-}")
+
 log simulate
-"$BIN" simulate --preset small --out "$OUT/data" --force
+[ -e "$OUT/data/dataset.json" ] || "$BIN" simulate --preset small --out "$OUT/data"
 log train foundation
 [ -e "$OUT/runs/foundation/best/core.fmck" ] || "$BIN" train --mice 1-14 --data "$OUT/data" --config "$CONFIG" --out "$OUT/runs/foundation"
 log evaluate foundation
@@ -28,10 +39,10 @@ for m in 15 16; do
   for min in 2 4 8 16; do
     log "mouse $m, $min minutes"
     run="$OUT/runs/m$m-${min}min"
-    [ -e "$run/best/core.fmck" ] || "$BIN" finetune --new-mouse "$m" --from "$OUT/runs/foundation" --data "$OUT/data" --minutes "$min" --out "$run"
+    [ -e "$run/best/core.fmck" ] || "$BIN" finetune --new-mouse "$m" --from "$OUT/runs/foundation" --config "$FT_CONFIG" --data "$OUT/data" --minutes "$min" --out "$run"
     "$BIN" evaluate --model "$run" --data "$OUT/data" --mice "$m" --domains natural --out "$OUT/eval/m$m-${min}min"
     run="$OUT/runs/m$m-${min}min-scratch"
-    [ -e "$run/best/core.fmck" ] || "$BIN" finetune --new-mouse "$m" --from-scratch --config "$CONFIG" --data "$OUT/data" --minutes "$min" --out "$run"
+    [ -e "$run/best/core.fmck" ] || "$BIN" finetune --new-mouse "$m" --from-scratch --config "$FT_CONFIG" --data "$OUT/data" --minutes "$min" --out "$run"
     "$BIN" evaluate --model "$run" --data "$OUT/data" --mice "$m" --domains natural --out "$OUT/eval/m$m-${min}min-scratch"
   done
 done

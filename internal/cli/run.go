@@ -79,9 +79,7 @@ type session struct {
 
 // openSession opens a recording and prepares it (statistics from its training tier, or
 // the given ones). maxMinutes > 0 keeps only that many minutes of training trials, in
-// file order.
-// openSession opens and prepares one recording; domains, when not empty, keeps only their
-// trials for loading.
+// file order; domains, when not empty, keeps only their trials for loading.
 func openSession(ctx context.Context, path string, stats *data.Stats, maxMinutes float64, domains ...data.Domain) (*session, error) {
 	f, err := h5.Open(path)
 	if err != nil {
