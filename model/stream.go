@@ -52,9 +52,14 @@ func (n *Network) NewStepper(key string, N int) (*Stepper, error) {
 }
 
 func newStepper(n *Network, sess *Session, N int, dt tensor.Dtype) (*Stepper, error) {
+	return buildTagged(func(attempt int) (*Stepper, error) { return buildStepper(n, sess, N, dt, attempt) })
+}
+
+// buildStepper builds a Stepper with the node names of build attempt attempt (buildTagged).
+func buildStepper(n *Network, sess *Session, N int, dt tensor.Dtype, attempt int) (*Stepper, error) {
 	cfg := n.Config
 	H, W, U, Hm := cfg.StimulusHeight, cfg.StimulusWidth, sess.Units, cfg.Modulation.Hidden
-	gr, err := newGraph(n, sess, dt)
+	gr, err := newGraph(n, sess, dt, attempt)
 	if err != nil {
 		return nil, err
 	}

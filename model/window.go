@@ -64,9 +64,16 @@ func (n *Network) NewWindow(key string, N, T, burnin int, grad bool) (w *Window,
 }
 
 func newWindow(n *Network, sess *Session, N, T, burnin int, grad bool, dt tensor.Dtype) (*Window, error) {
+	return buildTagged(func(attempt int) (*Window, error) {
+		return buildWindow(n, sess, N, T, burnin, grad, dt, attempt)
+	})
+}
+
+// buildWindow builds a Window with the node names of build attempt attempt (buildTagged).
+func buildWindow(n *Network, sess *Session, N, T, burnin int, grad bool, dt tensor.Dtype, attempt int) (*Window, error) {
 	cfg := n.Config
 	H, W, U := cfg.StimulusHeight, cfg.StimulusWidth, sess.Units
-	gr, err := newGraph(n, sess, dt)
+	gr, err := newGraph(n, sess, dt, attempt)
 	if err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ func TestFeedforwardReceptiveField(t *testing.T) {
 	specs := cfg.Params(0)
 	g := G.NewGraph()
 	b := nn.NewBuilder(g, nil)
-	p, err := nn.NewSlots(g, tensor.Float64, specs)
+	p, err := nn.NewSlots(g, tensor.Float64, specs, "")
 	if err != nil {
 		t.Fatal(err)
 	}

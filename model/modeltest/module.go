@@ -38,7 +38,7 @@ type Module struct {
 func NewModule(t testing.TB, gold *Golden, dt tensor.Dtype, specs []nn.ParamSpec) *Module {
 	t.Helper()
 	g := G.NewGraph()
-	p, err := nn.NewSlots(g, dt, specs)
+	p, err := nn.NewSlots(g, dt, specs, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,6 +63,7 @@ type Builder struct {
 	// outputs of operations all of whose inputs need none. Kernel ops build no gradient towards
 	// them.
 	noGrad map[*G.Node]bool
+	splits int // Splits built so far: numbers each one (splitGroup.id)
 }
 
 // NewBuilder returns a Builder that adds to g and runs its kernel ops with ws (shared by every

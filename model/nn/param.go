@@ -163,7 +163,11 @@ func (p *Params) Nodes() map[string]*G.Node { return p.nodes }
 // NewSlots creates one learnable node per spec in g, named by the spec's name with its
 // stream suffix removed: the graph computes one stream, and a caller copies the drawn
 // stream's values into the slots before each run (MODEL.md 1.3). Values start at zero.
-func NewSlots(g *G.ExprGraph, dt tensor.Dtype, specs []ParamSpec) (*Params, error) {
+// tag, usually empty, is put before every node's name (not the map's keys): a node's name
+// enters gorgonia's hash of it and of every node computed from it, so another tag draws
+// other hashes for the whole graph. (A prefix, not a suffix: FNV-1a keeps two colliding
+// strings colliding when both get the same suffix.)
+func NewSlots(g *G.ExprGraph, dt tensor.Dtype, specs []ParamSpec, tag string) (*Params, error) {
 	nodes := make(map[string]*G.Node, len(specs))
 	for _, s := range specs {
 		name := SlotName(s)
@@ -171,7 +175,7 @@ func NewSlots(g *G.ExprGraph, dt tensor.Dtype, specs []ParamSpec) (*Params, erro
 			continue // another stream's copy of the same slot
 		}
 		t := tensor.New(tensor.Of(dt), tensor.WithShape(s.Shape...))
-		nodes[name] = G.NewTensor(g, dt, len(s.Shape), G.WithShape(s.Shape...), G.WithName(name), G.WithValue(t))
+		nodes[name] = G.NewTensor(g, dt, len(s.Shape), G.WithShape(s.Shape...), G.WithName(tag+name), G.WithValue(t))
 	}
 	return NewParams(nodes), nil
 }

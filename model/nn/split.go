@@ -42,7 +42,8 @@ func (b *Builder) Split(x *G.Node, axis int) []*G.Node {
 		outer, inner := prodOf(xs[:axis]), prodOf(xs[axis+1:])
 		piece := xs.Clone()
 		piece[axis] = 1
-		grp := &splitGroup{shape: xs.Clone(), axis: axis, outer: outer, inner: inner, pieces: make([]*G.Node, k),
+		b.splits++
+		grp := &splitGroup{id: b.splits, shape: xs.Clone(), axis: axis, outer: outer, inner: inner, pieces: make([]*G.Node, k),
 			grads: make([]*G.Node, k), seen: make([]bool, k), trigger: -1, expect: -1}
 		for i := range k {
 			c := kernels.ColCopy{Rows: outer, In: k * inner, Out: inner, Src: i * inner, Width: inner}
@@ -65,6 +66,7 @@ func (b *Builder) Split(x *G.Node, axis int) []*G.Node {
 
 // splitGroup is the state the pieces of one Split share while G.Grad builds their gradients.
 type splitGroup struct {
+	id           int          // the Split's number in its Builder, which the pieces' hashes carry
 	shape        tensor.Shape // of x
 	axis         int
 	outer, inner int
@@ -148,11 +150,12 @@ func (op *pieceOp) SymDiff(inputs G.Nodes, output, dy *G.Node) (G.Nodes, error) 
 	return G.Nodes{dx}, nil
 }
 
-// WriteHash adds the group and the index to the kernel op's hash: pieces of different Splits
-// must never be merged.
+// WriteHash adds the group's number and the index to the kernel op's hash: pieces of
+// different Splits must never be merged. (A number, not the group's address, keeps a
+// graph's hashes the same from run to run.)
 func (op *pieceOp) WriteHash(h hash.Hash) {
 	op.kernelOp.WriteHash(h)
-	fmt.Fprintf(h, " split %p piece %d", op.group, op.index)
+	fmt.Fprintf(h, " split %d piece %d", op.group.id, op.index)
 }
 
 // Hashcode returns the FNV-1a hash of WriteHash.
