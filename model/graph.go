@@ -120,8 +120,9 @@ func hashTag(k int) string {
 }
 
 // buildTagged calls build with attempt 0, 1, … until it returns something other than a
-// hash collision. Each attempt tags the node names differently, which draws new hashes
-// and leaves the computation unchanged.
+// hash collision. Each attempt tags the names of the parameter and input nodes
+// differently, which draws new hashes for every node computed from them and leaves the
+// computation unchanged (nodes computed from constants alone keep theirs).
 func buildTagged[T any](build func(attempt int) (T, error)) (T, error) {
 	var v T
 	var err error

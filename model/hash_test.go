@@ -46,7 +46,7 @@ func TestCheckHashesFindsCollisions(t *testing.T) {
 }
 
 // TestBuildRetriesOnCollision makes the first build of a window report a hash collision
-// (as about one 300-frame evaluation window of the small network in five does) and checks
+// (as about one 300-frame evaluation window of the small network in eighty does) and checks
 // that the window is built again, tagged, and computes what an untagged window computes.
 func TestBuildRetriesOnCollision(t *testing.T) {
 	net := goldenNetwork(t, modeltest.LoadGolden(t, "testdata/golden/network_eval"))
