@@ -141,12 +141,13 @@ func (ws *Workspace) fanout(tasks int) int {
 // uneven tasks balance; a worker index is used by one goroutine at a time, so fn may use
 // per-worker scratch indexed by it.
 func (ws *Workspace) run(tasks int, fn func(worker, task int)) {
-	if ws.fanout(tasks) == 1 {
+	k := ws.fanout(tasks)
+	if k == 1 {
 		ws.serial(tasks, fn)
 		return
 	}
 	var next atomic.Int64
-	ws.fan(ws.fanout(tasks), func(w int) {
+	ws.fan(k, func(w int) {
 		for {
 			t := int(next.Add(1) - 1)
 			if t >= tasks {
