@@ -22,15 +22,30 @@ before=$(cat "$OUT/seconds" 2>/dev/null || echo 0)
 trap 'echo $((before + $(date +%s) - start)) > "$OUT/seconds"' EXIT
 log() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "$OUT/reproduce.log"; }
 
-# recipe NAME EPOCHS writes OUT/NAME.yaml, configs/small.yaml with EPOCHS epochs (default:
-# its own) in one cosine cycle, and prints its path.
+# recipe NAME EPOCHS writes OUT/NAME.yaml, configs/small.yaml with EPOCHS epochs in one
+# cosine cycle, and prints its path.
 recipe() {
-  local epochs=${2:-$(sed -n 's/^  epochs: *//p' configs/small.yaml)}
-  sed "s/^  epochs: .*/  epochs: $epochs/; s/^    cycle_size: .*/    cycle_size: $epochs/" configs/small.yaml > "$OUT/$1.yaml"
+  sed "s/^  epochs: .*/  epochs: $2/; s/^    cycle_size: .*/    cycle_size: $2/" configs/small.yaml > "$OUT/$1.yaml"
   echo "$OUT/$1.yaml"
 }
-CONFIG=$(recipe foundation "${EPOCHS:-}")
-FT_CONFIG=$(recipe finetune "${FT_EPOCHS:-}")
+EPOCHS=${EPOCHS:-$(sed -n 's/^  epochs: *//p' configs/small.yaml)}
+FT_EPOCHS=${FT_EPOCHS:-$(sed -n 's/^  epochs: *//p' configs/small.yaml)}
+CONFIG=$(recipe foundation "$EPOCHS")
+FT_CONFIG=$(recipe finetune "$FT_EPOCHS")
+
+# finished DIR EPOCHS: whether the run in DIR trained all its EPOCHS epochs (its log has a
+# line per finished epoch; a stopped run has a checkpoint, and a best model, before that).
+finished() { [ -e "$1/log.jsonl" ] && [ "$(wc -l < "$1/log.jsonl")" -ge "$2" ]; }
+
+# finetune DIR ARGS… runs fmcore finetune ARGS… --out DIR unless DIR holds a finished run
+# (fine-tuning has no --resume: a stopped one starts again).
+finetune() {
+  local dir=$1
+  shift
+  finished "$dir" "$FT_EPOCHS" && return
+  rm -rf "$dir"
+  "$BIN" finetune "$@" --config "$FT_CONFIG" --data "$OUT/data" --out "$dir"
+}
 
 # evaluate DIR ARGS… runs fmcore evaluate ARGS… --out DIR unless DIR holds its result.
 evaluate() {
@@ -42,7 +57,12 @@ evaluate() {
 log simulate
 [ -e "$OUT/data/dataset.json" ] || "$BIN" simulate --preset small --out "$OUT/data"
 log train foundation
-[ -e "$OUT/runs/foundation/best/core.fmck" ] || "$BIN" train --mice 1-14 --data "$OUT/data" --config "$CONFIG" --out "$OUT/runs/foundation"
+run="$OUT/runs/foundation"
+if ! finished "$run" "$EPOCHS"; then
+  resume=()
+  [ -e "$run/checkpoint" ] && resume=(--resume)
+  "$BIN" train --mice 1-14 --data "$OUT/data" --config "$CONFIG" --out "$run" "${resume[@]}"
+fi
 log evaluate foundation
 evaluate "$OUT/eval/foundation" --model "$OUT/runs/foundation" --data "$OUT/data" --mice 1-14
 evaluate "$OUT/eval/truth" --truth --data "$OUT/data" --mice 1-16
@@ -50,10 +70,10 @@ for m in 15 16; do
   for min in 2 4 8 16; do
     log "mouse $m, $min minutes"
     run="$OUT/runs/m$m-${min}min"
-    [ -e "$run/best/core.fmck" ] || "$BIN" finetune --new-mouse "$m" --from "$OUT/runs/foundation" --config "$FT_CONFIG" --data "$OUT/data" --minutes "$min" --out "$run"
+    finetune "$run" --new-mouse "$m" --from "$OUT/runs/foundation" --minutes "$min"
     evaluate "$OUT/eval/m$m-${min}min" --model "$run" --data "$OUT/data" --mice "$m" --domains natural
     run="$OUT/runs/m$m-${min}min-scratch"
-    [ -e "$run/best/core.fmck" ] || "$BIN" finetune --new-mouse "$m" --from-scratch --config "$FT_CONFIG" --data "$OUT/data" --minutes "$min" --out "$run"
+    finetune "$run" --new-mouse "$m" --from-scratch --minutes "$min"
     evaluate "$OUT/eval/m$m-${min}min-scratch" --model "$run" --data "$OUT/data" --mice "$m" --domains natural
   done
 done

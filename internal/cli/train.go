@@ -275,6 +275,9 @@ func (j *trainJob) run(ctx context.Context, first int, mom map[string][]float32,
 		bar.Finish()
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
+				if rep.Epoch == 0 {
+					return fmt.Errorf("interrupted during epoch 0: no epoch finished, so %s holds no checkpoint (start the run again): %w", j.out, err)
+				}
 				return fmt.Errorf("interrupted during epoch %d: the checkpoint of epoch %d in %s is intact: %w", rep.Epoch, rep.Epoch-1, j.out, err)
 			}
 			return err
