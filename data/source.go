@@ -52,4 +52,7 @@ var (
 	ErrUnknownMouse = errors.New("mouse not in the dataset")
 	// ErrBusy means a Loader was asked for a second iteration while one is running.
 	ErrBusy = errors.New("loader is already iterating")
+	// ErrUnitCount: standardisation statistics (a model's) are for another number of units
+	// than the session has.
+	ErrUnitCount = errors.New("statistics are for another number of units")
 )

@@ -50,7 +50,7 @@ type Stats struct {
 // Check reports the first reason s cannot standardise a session of u units, or nil.
 func (s *Stats) Check(u int) error {
 	if len(s.ResponseScale) != u {
-		return fmt.Errorf("statistics of session %s: %d response scales, want U = %d", s.Session, len(s.ResponseScale), u)
+		return fmt.Errorf("statistics of session %s: %d response scales, want U = %d: %w", s.Session, len(s.ResponseScale), u, ErrUnitCount)
 	}
 	for i, v := range s.ResponseScale {
 		if !(v >= MinScale) || math.IsInf(float64(v), 0) {

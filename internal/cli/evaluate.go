@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -80,7 +82,7 @@ type summaryRow struct {
 	FEVEUnits   int     `json:"feve_units"`
 }
 
-func runEvaluate(ctx context.Context, opts *evaluateOptions) error {
+func runEvaluate(ctx context.Context, opts *evaluateOptions) (err error) {
 	if opts.Burnin < 0 {
 		return usagef("--burnin %d, want 0 or more", opts.Burnin)
 	}
@@ -137,8 +139,18 @@ func runEvaluate(ctx context.Context, opts *evaluateOptions) error {
 	default:
 		out = filepath.Join(filepath.Dir(dir), "evaluation")
 	}
+	// Made now, so that an unwritable --out fails before the work, and removed again if
+	// the evaluation fails and it is still empty.
+	_, statErr := os.Stat(out)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return fmt.Errorf("--out %s: %w", out, err)
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		defer func() {
+			if err != nil {
+				os.Remove(out)
+			}
+		}()
 	}
 	cfg := model.Default()
 	if net != nil {

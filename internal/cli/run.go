@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -92,6 +93,9 @@ func openSession(ctx context.Context, path string, stats *data.Stats, maxMinutes
 	s, err := data.Prepare(ctx, f, opts)
 	if err != nil {
 		f.Close()
+		if stats != nil && errors.Is(err, data.ErrUnitCount) {
+			return nil, fmt.Errorf("%s: session %s has another number of units than the model was trained with (%d): give the dataset the model was trained on", path, stats.Session, len(stats.ResponseScale))
+		}
 		return nil, err
 	}
 	return &session{key: s.ID().String(), file: f, data: s}, nil
@@ -224,6 +228,12 @@ func loadModel(dir string, keys ...string) (*model.Network, map[string][]float32
 		f, err := checkpoint.LoadSession(dir, k)
 		if err != nil {
 			return nil, nil, m, fmt.Errorf("load model %s: %w", dir, err)
+		}
+		if f.Header.Config != core.Header.Config {
+			sc, err := config.Parse([]byte(f.Header.Config))
+			if err != nil || !reflect.DeepEqual(sc.Model, cfg.Model) {
+				return nil, nil, m, fmt.Errorf("load model %s: session %s was saved with another network than its core: %w (a file copied from another run? keep each run's files together)", dir, k, checkpoint.ErrMismatch)
+			}
 		}
 		files[k] = f
 		var u data.Units
