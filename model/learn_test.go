@@ -182,6 +182,46 @@ func poissonLoss(r, y []float32, T, U, burnin int) float64 {
 	return sum / float64(n)
 }
 
+// heldOut is a held-out batch and the teacher's rates on it.
+type heldOut struct {
+	in    *model.Batch
+	rates []float32
+}
+
+// visualCorr returns the mean held-out correlation of the stimulus-driven part of the rates,
+// the rates minus those with every frame grey (128), between student and teacher. It
+// separates what the student learned of the visual pathway from the behaviour and eye
+// pathways, which drive most of the teacher's rates (see TestTeacherStudent).
+func visualCorr(t *testing.T, teacher, student *model.Window, held []heldOut) float64 {
+	t.Helper()
+	var sum float64
+	for _, h := range held {
+		grey := *h.in
+		grey.Frames = make([]uint8, len(h.in.Frames))
+		for i := range grey.Frames {
+			grey.Frames[i] = 128
+		}
+		parts := make([][]float32, 3) // teacher grey, student full, student grey
+		for i, run := range []struct {
+			w  *model.Window
+			in *model.Batch
+		}{{teacher, &grey}, {student, h.in}, {student, &grey}} {
+			r, _, err := run.w.Evaluate(run.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts[i] = append([]float32(nil), r...)
+		}
+		tv, sv := make([]float32, len(h.rates)), make([]float32, len(h.rates))
+		for i := range tv {
+			tv[i] = h.rates[i] - parts[0][i]
+			sv[i] = parts[1][i] - parts[2][i]
+		}
+		sum += unitCorr(sv, tv, learnBatch, learnFrames, learnUnits, learnBurnin)
+	}
+	return sum / float64(len(held))
+}
+
 // TestTeacherStudent trains the tiny network (configs/tiny.yaml, a fresh specification
 // initialisation) on the expected rates of a fixed random teacher of the same shape
 // (randomizeTeacher) for random smooth videos, eye positions and behaviour, and checks the
@@ -205,6 +245,14 @@ func poissonLoss(r, y []float32, T, U, burnin int) float64 {
 // 0.51 on the way); held-out loss 0.854–0.859 against 0.8665 for the best per-unit
 // constant and 0.820 for the teacher itself; about 20 s. The target of 0.9 within a
 // few hundred steps is not reached: see learnMinCorr.
+//
+// What the correlation measures (measured on four batches of these inputs): the teacher's rates are
+// driven mostly by behaviour and the eye, not by the video. With every frame grey they still
+// correlate 0.83 with its rates on the videos; without behaviour input 0.53, without eye input
+// 0.96. The stimulus-driven part (rates minus grey-screen rates, visualCorr) of the student
+// correlates only 0.19 with the teacher's after 300 steps. Weaker behaviour weights in the
+// teacher (modulation MLP N(0, 0.3²) or N(0, 0.1²): grey-screen correlation 0.69, 0.47) made
+// the student's correlation after 300 steps lower (0.12, −0.13) and unsteady, not higher.
 func TestTeacherStudent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains the tiny network for 300 steps (about 20 s)")
@@ -240,10 +288,6 @@ func TestTeacherStudent(t *testing.T) {
 	}
 
 	// Held-out inputs, from their own generator, and the teacher's rates on them.
-	type heldOut struct {
-		in    *model.Batch
-		rates []float32
-	}
 	held := make([]heldOut, learnHeld)
 	hrng := rand.New(rand.NewPCG(99, 1))
 	for i := range held {
@@ -350,6 +394,7 @@ func TestTeacherStudent(t *testing.T) {
 		}
 	}
 	corr, loss := evaluate()
+	t.Logf("held-out correlation of the visual part (rates minus the rates on a grey screen): %.3f", visualCorr(t, tw, ev, held))
 	t.Logf("held-out Poisson loss %.4f: best per-unit constant %.4f, teacher's own %.4f", loss, constLoss, floor)
 	if !(corr > learnMinCorr) {
 		t.Errorf("held-out correlation with the teacher %.3f after %d steps, want > %.2f", corr, learnSteps, learnMinCorr)
