@@ -24,6 +24,7 @@ type progress struct {
 	start time.Time
 	last  time.Time // last plain line
 	done  int
+	note  string // current values shown after the counts, e.g. "loss 0.9962, lr 0.1"
 }
 
 // plainEvery is how often a non-terminal progress line is printed.
@@ -37,6 +38,10 @@ func newProgress(w io.Writer, desc, unit string) *progress {
 	now := time.Now()
 	return &progress{w: w, desc: desc, unit: unit, tty: tty, start: now, last: now}
 }
+
+// Note sets the current values shown after the counts (loss, learning rate) from the next
+// Update on.
+func (p *progress) Note(format string, args ...any) { p.note = fmt.Sprintf(format, args...) }
 
 // Update sets the progress to done out of total.
 func (p *progress) Update(done, total int) {
@@ -62,6 +67,9 @@ func (p *progress) Update(done, total int) {
 			progressbar.OptionOnCompletion(func() { io.WriteString(p.w, "\n") }),
 		)
 	}
+	if p.note != "" {
+		p.bar.Describe(p.desc + " (" + p.note + ")")
+	}
 	p.bar.Set(done)
 }
 
@@ -72,6 +80,9 @@ func (p *progress) status(done, total int, now time.Time) string {
 	s := fmt.Sprintf("%d/%d %s (%.0f%%), %.3g %s/s", done, total, p.unit, 100*float64(done)/float64(max(total, 1)), rate, p.unit)
 	if rate > 0 && done < total {
 		s += ", ETA " + (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String()
+	}
+	if p.note != "" {
+		s += ", " + p.note
 	}
 	return s
 }

@@ -269,10 +269,32 @@ func (j *trainJob) run(ctx context.Context, first int, mom map[string][]float32,
 			return err
 		}
 	}
-	bar := newProgress(j.io.Err, "epoch", "steps")
-	tr.OnStep(func(step, steps int, loss float64) { bar.Update(step, steps) })
+	// One bar for the training steps of each epoch and one for its validation, showing the
+	// epoch's running loss and its learning rate.
+	var bar *progress
+	var phase string
+	tr.OnProgress(func(p train.Progress) {
+		name, unit := fmt.Sprintf("epoch %d", p.Epoch), "steps"
+		if p.Validating {
+			name, unit = fmt.Sprintf("validation %d", p.Epoch), "sessions"
+		}
+		if bar == nil || name != phase {
+			if bar != nil {
+				bar.Finish()
+			}
+			bar, phase = newProgress(j.io.Err, name, unit), name
+		}
+		if p.Validating {
+			bar.Note("lr %.4g", p.LR)
+		} else {
+			bar.Note("loss %.4f, lr %.4g", p.Loss, p.LR)
+		}
+		bar.Update(p.Done, p.Total)
+	})
 	for rep, err := range tr.Run(ctx, first) {
-		bar.Finish()
+		if bar != nil {
+			bar.Finish()
+		}
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
 				if rep.Epoch == 0 {

@@ -96,7 +96,18 @@ type Trainer struct {
 	grads    map[string][]float32
 	batches  map[string]*model.Batch // per session, reused every step
 	frozen   func(name string) bool
-	progress func(step, steps int, loss float64)
+	progress func(Progress)
+}
+
+// Progress is where a running epoch stands, reported after every training step and after
+// each session's validation.
+type Progress struct {
+	Epoch      int
+	Validating bool    // false: training steps; true: validation batches of each session
+	Done       int     // steps done, or sessions validated
+	Total      int     // steps per epoch, or sessions with validation data
+	Loss       float64 // mean training loss of the epoch's steps so far (training only)
+	LR         float64 // the epoch's learning rate
 }
 
 // New prepares training: it compiles one training and one validation window per
@@ -156,8 +167,9 @@ func (t *Trainer) addParam(key string, sp nn.ParamSpec) {
 	t.grads[key] = p.Grad
 }
 
-// OnStep sets a function called after every training step (for progress bars).
-func (t *Trainer) OnStep(f func(step, steps int, loss float64)) { t.progress = f }
+// OnProgress sets a function called after every training step and after each session's
+// validation (for progress bars).
+func (t *Trainer) OnProgress(f func(Progress)) { t.progress = f }
 
 // Optimizer returns the optimizer (its momentum state is saved for --resume).
 func (t *Trainer) Optimizer() *SgdClip { return t.opt }
@@ -225,7 +237,7 @@ func (t *Trainer) epoch(ctx context.Context, epoch int) (Report, error) {
 		r.Steps++
 		r.Frames += len(t.sessions) * t.cfg.BatchSize * t.cfg.Window
 		if t.progress != nil {
-			t.progress(step+1, t.cfg.BatchesPerEpoch, stepLoss)
+			t.progress(Progress{Epoch: epoch, Done: step + 1, Total: t.cfg.BatchesPerEpoch, Loss: lossSum / float64(r.Steps), LR: lr})
 		}
 	}
 	r.TrainLoss = lossSum / float64(r.Steps)
@@ -314,7 +326,7 @@ func grow(buf []float32, n int) []float32 {
 // recorded responses, pooled over the frames after burn-in.
 func (t *Trainer) validate(ctx context.Context, epoch int) (loss, corr float64, err error) {
 	var lossSum, corrSum float64
-	var nLoss, nCorr int
+	var nLoss, nCorr, done int
 	for _, s := range t.sessions {
 		w := t.val[s.Key]
 		if w == nil {
@@ -337,6 +349,10 @@ func (t *Trainer) validate(ctx context.Context, epoch int) (loss, corr float64, 
 		if c := acc.mean(); !math.IsNaN(c) {
 			corrSum += c
 			nCorr++
+		}
+		done++
+		if t.progress != nil {
+			t.progress(Progress{Epoch: epoch, Validating: true, Done: done, Total: len(t.val), LR: t.cfg.Schedule.Rate(epoch)})
 		}
 	}
 	loss, corr = math.NaN(), math.NaN()
