@@ -6,6 +6,9 @@ import (
 	"sort"
 	"strings"
 
+	G "gorgonia.org/gorgonia"
+
+	"github.com/fmcore/fmcore/internal/kernels"
 	"github.com/fmcore/fmcore/model/core"
 	"github.com/fmcore/fmcore/model/modulation"
 	"github.com/fmcore/fmcore/model/nn"
@@ -32,6 +35,10 @@ type Session struct {
 // Network is the foundation model: one shared core and the modules of every session,
 // with the value of every parameter. Per-stream parameters are stored once per stream
 // under their stream-suffixed names (docs/PARAMS.md).
+//
+// The compiled forms of a network (its Windows and Steppers, of every session) share one
+// kernel workspace and one set of op output buffers, so that memory does not grow with the
+// number of sessions: run one at a time.
 type Network struct {
 	Config   Config
 	Core     *core.Core
@@ -40,7 +47,18 @@ type Network struct {
 	coreSpecs []nn.ParamSpec
 	values    map[string][]float32 // every parameter by qualified name (ParamKey)
 	specs     map[string]nn.ParamSpec
+	ws        *kernels.Workspace
+	buffers   *nn.Buffers
 }
+
+// builder returns a Builder for graph g that runs with the network's shared workspace and
+// keeps its op outputs in the network's shared buffers.
+func (n *Network) builder(g *G.ExprGraph) *nn.Builder {
+	return nn.NewBuilder(g, n.ws).ShareBuffers(n.buffers)
+}
+
+// BufferBytes returns the memory held by the op output buffers its compiled forms share.
+func (n *Network) BufferBytes() int64 { return n.buffers.Bytes() }
 
 // ParamKey qualifies a parameter name with its session: the core's names stay as they
 // are ("core.…"); a session's own are prefixed by its key ("7-1/readout.mu"), since every
@@ -63,7 +81,8 @@ func Build(cfg Config, sessions []SessionSpec, seed uint64) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Network{Config: cfg, Core: c, Sessions: map[string]*Session{}, values: map[string][]float32{}, specs: map[string]nn.ParamSpec{}}
+	n := &Network{Config: cfg, Core: c, Sessions: map[string]*Session{}, values: map[string][]float32{}, specs: map[string]nn.ParamSpec{},
+		ws: kernels.NewWorkspace(0), buffers: nn.NewBuffers()}
 	n.coreSpecs = cfg.CoreParams()
 	rng := rand.New(rand.NewPCG(seed, 0xc0de))
 	if err := n.initParams("", n.coreSpecs, rng); err != nil {

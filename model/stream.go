@@ -8,7 +8,6 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/fmcore/fmcore/model/core"
-	"github.com/fmcore/fmcore/model/nn"
 )
 
 // Stepper is the streaming form of the network (MODEL.md 1.1): a one-frame graph that
@@ -72,7 +71,7 @@ func buildStepper(n *Network, sess *Session, N int, dt tensor.Dtype, attempt int
 	modH := gr.input("state.modulation.h", N, Hm)
 	modC := gr.input("state.modulation.c", N, Hm, 1)
 
-	b := nn.NewBuilder(gr.g, nil)
+	b := n.builder(gr.g)
 	slots := gr.slots
 	hr, wr := sess.Perspective.OutShape()
 	retina := b.Reshape(sess.Perspective.Forward(b, slots, st.lum, st.eye, st.jitter), N, 1, 1, hr, wr)

@@ -85,7 +85,7 @@ func buildWindow(n *Network, sess *Session, N, T, burnin int, grad bool, dt tens
 	w.eps = gr.input("input.eps", N, U, 2)
 	w.target = gr.input("input.target", N, T, U)
 
-	b := nn.NewBuilder(gr.g, nil)
+	b := n.builder(gr.g)
 	slots := gr.slots
 	hr, wr := sess.Perspective.OutShape()
 	retina := sess.Perspective.Forward(b, slots, w.lum, w.eye, w.jitter) // [N·T, 1, Hr, Wr]

@@ -64,6 +64,9 @@ type Builder struct {
 	// them.
 	noGrad map[*G.Node]bool
 	splits int // Splits built so far: numbers each one (splitGroup.id)
+	// shared, when set, holds the outputs of the graph's kernel ops in shared Buffers; the
+	// gradient Builders of its ops carry it on, so every op of the graph gets its own slot.
+	shared *sharedOutputs
 }
 
 // NewBuilder returns a Builder that adds to g and runs its kernel ops with ws (shared by every
@@ -73,6 +76,14 @@ func NewBuilder(g *G.ExprGraph, ws *kernels.Workspace) *Builder {
 		ws = kernels.NewWorkspace(0)
 	}
 	return &Builder{g: g, ws: ws, noGrad: map[*G.Node]bool{}}
+}
+
+// ShareBuffers makes the kernel ops built from now on keep their outputs in bufs, shared
+// with the graphs of other Builders given the same Buffers (which must never run at the
+// same time as this one), instead of one buffer each. It returns b.
+func (b *Builder) ShareBuffers(bufs *Buffers) *Builder {
+	b.shared = &sharedOutputs{bufs: bufs}
+	return b
 }
 
 // Graph returns the graph the Builder adds to.

@@ -45,9 +45,11 @@ type kernelOp struct {
 	ws  *kernels.Workspace
 	wrt []bool // which inputs get a gradient
 	// out32 and out64 hold the op's output, allocated by its first run and overwritten by every
-	// later one (see outputBuffer).
-	out32 []float32
-	out64 []float64
+	// later one (see outputBuffer), unless shared Buffers hold it, under slot.
+	out32  []float32
+	out64  []float64
+	shared *sharedOutputs
+	slot   int // the op's number among its graph's kernel ops (with shared)
 }
 
 // kernel applies the op described by s to inputs, which must be non-nil nodes of b's graph with
@@ -55,6 +57,7 @@ type kernelOp struct {
 // input needs one (NoGrad).
 func (b *Builder) kernel(s kernelSpec, inputs ...*G.Node) (*G.Node, error) {
 	op := &kernelOp{kernelSpec: s, ws: b.ws, in: make([]tensor.Shape, len(inputs)), wrt: make([]bool, len(inputs))}
+	b.shared.claim(op)
 	for i, n := range inputs {
 		op.in[i] = n.Shape()
 		op.wrt[i] = s.grad != nil && b.needsGrad(n)
@@ -208,17 +211,24 @@ func runKernel[T kernels.Float](op *kernelOp, run runFn[T], dt tensor.Dtype, val
 // faults per op and step (gorgonia's own ops allocate afresh; TOOLCHAIN.md 2.6 measured one GC
 // per step from that). The runFns overwrite every element. A consequence is that an output
 // read after a run (a loss, log-rates, a streaming state) is valid until the next run of the
-// graph, which every caller copies out before.
+// graph, which every caller copies out before. With shared Buffers, until the next run of
+// any graph that shares them.
 func outputBuffer[T kernels.Float](op *kernelOp) []T {
 	n := op.out.TotalSize()
 	var zero T
 	switch any(zero).(type) {
 	case float32:
+		if op.shared != nil {
+			return any(op.shared.bufs.float32s(op.slot, n)).([]T)
+		}
 		if len(op.out32) != n {
 			op.out32 = make([]float32, n)
 		}
 		return any(op.out32).([]T)
 	default:
+		if op.shared != nil {
+			return any(op.shared.bufs.float64s(op.slot, n)).([]T)
+		}
 		if len(op.out64) != n {
 			op.out64 = make([]float64, n)
 		}
@@ -301,7 +311,7 @@ func (op *kernelOp) SymDiff(inputs G.Nodes, output, dy *G.Node) (G.Nodes, error)
 	if len(inputs) != len(op.in) {
 		return nil, fmt.Errorf("%s: %d inputs, want %d", op.name, len(inputs), len(op.in))
 	}
-	b := &Builder{g: output.Graph(), ws: op.ws, path: "gradient of " + op.String(), noGrad: map[*G.Node]bool{}}
+	b := &Builder{g: output.Graph(), ws: op.ws, path: "gradient of " + op.String(), noGrad: map[*G.Node]bool{}, shared: op.shared}
 	grads := op.grad(b, inputs, output, dy, op.wrt)
 	if b.err != nil {
 		return nil, b.err

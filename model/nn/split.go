@@ -53,6 +53,7 @@ func (b *Builder) Split(x *G.Node, axis int) []*G.Node {
 			op := &kernelOp{kernelSpec: kernelSpec{name: "split", params: fmt.Sprintf("%+v", c), out: piece.Clone(),
 				run32: copyRun[float32](c), run64: copyRun[float64](c)},
 				ws: b.ws, in: []tensor.Shape{xs.Clone()}, wrt: []bool{b.needsGrad(x)}}
+			b.shared.claim(op)
 			n, err := G.ApplyOp(&pieceOp{kernelOp: op, group: grp, index: i}, x)
 			if err != nil {
 				return nil, err
@@ -122,7 +123,7 @@ func (op *pieceOp) SymDiff(inputs G.Nodes, output, dy *G.Node) (G.Nodes, error) 
 	if g.visited < g.expect {
 		return G.Nodes{nil}, nil
 	}
-	b := &Builder{g: output.Graph(), ws: op.ws, path: "gradient of split", noGrad: map[*G.Node]bool{}}
+	b := &Builder{g: output.Graph(), ws: op.ws, path: "gradient of split", noGrad: map[*G.Node]bool{}, shared: op.shared}
 	parts := make([]*G.Node, len(g.grads))
 	widths := make([]int, len(g.grads))
 	piece := g.shape.Clone()
