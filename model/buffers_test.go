@@ -12,7 +12,8 @@ import (
 // TestSessionsShareBuffers checks that the training windows of several sessions share one
 // set of op output buffers (memory does not grow with the number of sessions) and that the
 // sharing changes no result: session 1-1's loss and gradients are the same before and after
-// the other sessions' windows ran, and the same as from a network holding session 1-1 alone.
+// the other sessions' windows (and an evaluation window and a stepper) ran, and the same as
+// from a network holding session 1-1 alone.
 // Every input is random and every zero-initialised parameter drawn, so that a stale value
 // left in a shared buffer would show.
 func TestSessionsShareBuffers(t *testing.T) {
@@ -78,6 +79,30 @@ func TestSessionsShareBuffers(t *testing.T) {
 			step(w, sessions[i+1].Key)
 		}
 		all = net.BufferBytes()
+		// Graphs of other kinds write other values into the buffers they share by slot and
+		// size: an evaluation window and a stepper of the last session.
+		last := sessions[len(sessions)-1].Key
+		ev, err := net.NewWindow(last, N, T, burnin, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := ev.Evaluate(in); err != nil {
+			t.Fatal(err)
+		}
+		st, err := net.NewStepper(last, N)
+		if err != nil {
+			t.Fatal(err)
+		}
+		H, W := cfg.StimulusHeight, cfg.StimulusWidth
+		for f := range 3 {
+			frames := make([]uint8, N*H*W)
+			for n := range N {
+				copy(frames[n*H*W:(n+1)*H*W], in.Frames[(n*T+f)*H*W:(n*T+f+1)*H*W])
+			}
+			if _, err := st.Step(frames, in.Eye[:2*N], in.Behavior[:2*N]); err != nil {
+				t.Fatal(err)
+			}
+		}
 		res = append(res, step(wins[0], sessions[0].Key))
 		return first, all, res
 	}
