@@ -9,7 +9,7 @@
 # Usage: scripts/reproduce.sh [OUT]   (default OUT=reproduce; needs make deps done)
 # EPOCHS (default: configs/small.yaml's 12) and FT_EPOCHS (default 4) set the epochs of the
 # foundation and of each fine-tuning run, each in one cosine cycle: 16 fine-tunings of 12
-# epochs would take about 1 h 40 min, 4 epochs keep the whole within 3 hours. Steps
+# epochs (about 28 s each) would take about 1 h 40 min, 4 epochs keep the whole within 3 hours. Steps
 # already done in OUT (the dataset, finished runs, finished evaluations) are kept, so a
 # stopped run continues; the time reported is that of every invocation on OUT together.
 set -euo pipefail

@@ -53,27 +53,20 @@ func (b *Buffers) Bytes() int64 {
 }
 
 // float32s returns the float32 buffer of op slot with n elements, allocating it on first use.
-func (b *Buffers) float32s(slot, n int) []float32 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	k := bufferKey{slot, n}
-	v, ok := b.f32[k]
-	if !ok {
-		v = make([]float32, n)
-		b.f32[k] = v
-	}
-	return v
-}
+func (b *Buffers) float32s(slot, n int) []float32 { return lookup(&b.mu, b.f32, slot, n) }
 
 // float64s is float32s for float64 graphs.
-func (b *Buffers) float64s(slot, n int) []float64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+func (b *Buffers) float64s(slot, n int) []float64 { return lookup(&b.mu, b.f64, slot, n) }
+
+// lookup returns m's buffer (slot, n) under mu, allocating it on first use.
+func lookup[T any](mu *sync.Mutex, m map[bufferKey][]T, slot, n int) []T {
+	mu.Lock()
+	defer mu.Unlock()
 	k := bufferKey{slot, n}
-	v, ok := b.f64[k]
+	v, ok := m[k]
 	if !ok {
-		v = make([]float64, n)
-		b.f64[k] = v
+		v = make([]T, n)
+		m[k] = v
 	}
 	return v
 }
