@@ -38,14 +38,18 @@ FT_CONFIG=$(recipe finetune "$FT_EPOCHS")
 # line per finished epoch; a stopped run has a checkpoint, and a best model, before that).
 finished() { [ -e "$1/log.jsonl" ] && [ "$(wc -l < "$1/log.jsonl")" -ge "$2" ]; }
 
-# finetune DIR ARGS… runs fmcore finetune ARGS… --out DIR unless DIR holds a finished run
-# (fine-tuning has no --resume: a stopped one starts again).
+# finetune DIR MOUSE ARGS… runs fmcore finetune --new-mouse MOUSE ARGS… --out DIR unless DIR
+# holds a finished run; a stopped one (a checkpoint, not all epochs) is resumed.
 finetune() {
-  local dir=$1
-  shift
+  local dir=$1 mouse=$2
+  shift 2
   finished "$dir" "$FT_EPOCHS" && return
-  rm -rf "$dir"
-  "$BIN" finetune "$@" --config "$FT_CONFIG" --data "$OUT/data" --out "$dir"
+  if [ -e "$dir/checkpoint/core.fmck" ]; then
+    "$BIN" finetune --new-mouse "$mouse" --data "$OUT/data" --out "$dir" --resume
+  else
+    rm -rf "$dir"
+    "$BIN" finetune --new-mouse "$mouse" "$@" --config "$FT_CONFIG" --data "$OUT/data" --out "$dir"
+  fi
 }
 
 # evaluate DIR ARGS… runs fmcore evaluate ARGS… --out DIR unless DIR holds its result.
@@ -71,10 +75,10 @@ for m in 15 16; do
   for min in 2 4 8 16; do
     log "mouse $m, $min minutes"
     run="$OUT/runs/m$m-${min}min"
-    finetune "$run" --new-mouse "$m" --from "$OUT/runs/foundation" --minutes "$min"
+    finetune "$run" "$m" --from "$OUT/runs/foundation" --minutes "$min"
     evaluate "$OUT/eval/m$m-${min}min" --model "$run" --data "$OUT/data" --mice "$m" --domains natural
     run="$OUT/runs/m$m-${min}min-scratch"
-    finetune "$run" --new-mouse "$m" --from-scratch --minutes "$min"
+    finetune "$run" "$m" --from-scratch --minutes "$min"
     evaluate "$OUT/eval/m$m-${min}min-scratch" --model "$run" --data "$OUT/data" --mice "$m" --domains natural
   done
 done

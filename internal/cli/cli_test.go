@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -27,6 +29,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("XDG_CACHE_HOME", env.WorkDir+"/.cache")
 			return nil
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"sameepoch": sameEpoch},
 		Condition: func(cond string) (bool, error) {
 			if cond == "short" {
 				return testing.Short(), nil
@@ -34,4 +37,27 @@ func TestScripts(t *testing.T) {
 			return false, nil
 		},
 	})
+}
+
+// sameEpoch is the script command "sameepoch FILE1 FILE2 N": both outputs report epoch N
+// with the same learning rate, losses and correlation (the durations may differ), as a
+// resumed run must match an uninterrupted one.
+func sameEpoch(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: sameepoch FILE1 FILE2 N")
+	}
+	line := func(file string) string {
+		prefix := fmt.Sprintf("epoch %3s ", args[2])
+		for l := range strings.Lines(ts.ReadFile(file)) {
+			if strings.HasPrefix(l, prefix) {
+				f := strings.Fields(l)
+				return strings.Join(f[:len(f)-1], " ") // drop the duration
+			}
+		}
+		ts.Fatalf("%s has no line for epoch %s", file, args[2])
+		return ""
+	}
+	if a, b := line(args[0]), line(args[1]); a != b {
+		ts.Fatalf("epoch %s differs:\n%s: %s\n%s: %s", args[2], args[0], a, args[1], b)
+	}
 }

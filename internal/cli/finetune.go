@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fmcore/fmcore/data"
 	"github.com/fmcore/fmcore/internal/config"
 	"github.com/fmcore/fmcore/model"
 )
@@ -28,6 +29,7 @@ type finetuneOptions struct {
 	FromScratch bool
 	Epochs      int
 	Seed        int64
+	Resume      bool
 }
 
 func newFinetuneCmd(ios IO, runF func(context.Context, *finetuneOptions) error) *cobra.Command {
@@ -42,10 +44,12 @@ func newFinetuneCmd(ios IO, runF func(context.Context, *finetuneOptions) error) 
 them, and trains the new mouse's own perspective, modulation MLP and readout (MODEL.md 8.2).
 --minutes keeps only the first minutes of the mouse's training trials (data-efficiency
 curves); --from-scratch trains an individual model of the same architecture, nothing
-loaded or frozen, as the baseline.`,
+loaded or frozen, as the baseline. --resume continues a stopped fine-tuning from its last
+checkpoint, with the settings it started with.`,
 		Example: `  fmcore finetune --new-mouse 15 --from runs/foundation
   fmcore finetune --new-mouse 15 --from runs/foundation --minutes 8 --out runs/m15-8min
-  fmcore finetune --new-mouse 15 --from-scratch --minutes 8 --out runs/m15-8min-scratch`,
+  fmcore finetune --new-mouse 15 --from-scratch --minutes 8 --out runs/m15-8min-scratch
+  fmcore finetune --new-mouse 15 --out runs/m15-8min --resume`,
 		Args: exactArgs(0, "no positional arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
 	}
@@ -59,6 +63,7 @@ loaded or frozen, as the baseline.`,
 	f.BoolVar(&opts.FromScratch, "from-scratch", false, "train an individual model: nothing loaded or frozen")
 	f.IntVar(&opts.Epochs, "epochs", 0, "epochs (default: the config's)")
 	f.Int64Var(&opts.Seed, "seed", -1, "seed (default: the config's)")
+	f.BoolVar(&opts.Resume, "resume", false, "continue the fine-tuning in --out from its last checkpoint (--epochs may raise its length)")
 	return cmd
 }
 
@@ -72,8 +77,12 @@ func runFinetune(ctx context.Context, opts *finetuneOptions) error {
 	if opts.Out == "" {
 		opts.Out = filepath.Join("runs", "mouse"+strconv.Itoa(opts.NewMouse))
 	}
-	if _, err := os.Stat(filepath.Join(opts.Out, "checkpoint")); err == nil {
-		return fmt.Errorf("--out %s already holds a run: choose another folder", opts.Out)
+	ckpt := filepath.Join(opts.Out, "checkpoint")
+	if opts.Resume {
+		return resumeFinetune(ctx, opts, ckpt)
+	}
+	if _, err := os.Stat(ckpt); err == nil {
+		return fmt.Errorf("--out %s already holds a run: use --resume to continue it, or choose another folder", opts.Out)
 	}
 	var foundation *model.Network
 	var cfg config.File
@@ -111,14 +120,7 @@ func runFinetune(ctx context.Context, opts *finetuneOptions) error {
 	if opts.Seed >= 0 {
 		cfg.Train.Seed = uint64(opts.Seed)
 	}
-	dir := opts.Data
-	var err error
-	if dir == "" {
-		if dir, err = defaultDataset(ctx, opts.IO); err != nil {
-			return err
-		}
-	}
-	mice, err := findMice(dir, strconv.Itoa(opts.NewMouse))
+	dir, mice, err := newMouseData(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -140,6 +142,7 @@ func runFinetune(ctx context.Context, opts *finetuneOptions) error {
 		}
 		job.frozen = []string{"core.", "modulation.lstm."}
 	}
+	job.finetune = &finetuneInfo{Mouse: opts.NewMouse, Frozen: job.frozen, Minutes: opts.Minutes}
 	job.best = math.Inf(-1)
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return fmt.Errorf("--out %s: %w", opts.Out, err)
@@ -149,6 +152,60 @@ func runFinetune(ctx context.Context, opts *finetuneOptions) error {
 	}
 	slog.Info("fine-tuning", "mouse", opts.NewMouse, "sessions", len(job.sessions), "frozen", strings.Join(job.frozen, " "), "minutes", opts.Minutes)
 	return job.run(ctx, 0, nil, nil)
+}
+
+// resumeFinetune continues the fine-tuning run whose checkpoint is ckpt from its last
+// epoch, with the mouse, frozen modules, minutes and recipe it started with.
+func resumeFinetune(ctx context.Context, opts *finetuneOptions, ckpt string) error {
+	if opts.Config != "" || opts.FromScratch || opts.Minutes != 0 || opts.Seed >= 0 {
+		return usagef("--resume continues a run with the settings it started with: leave out --config, --from-scratch, --minutes and --seed")
+	}
+	net, mom, saved, err := loadModel(ckpt)
+	if err != nil {
+		return fmt.Errorf("--resume: %w", err)
+	}
+	ft := saved.Finetune
+	if ft == nil {
+		return fmt.Errorf("--resume: %s holds a foundation run, not a fine-tuning: continue it with fmcore train --resume", opts.Out)
+	}
+	if ft.Mouse != opts.NewMouse {
+		return fmt.Errorf("--resume: the run in %s fine-tunes mouse %d, not --new-mouse %d", opts.Out, ft.Mouse, opts.NewMouse)
+	}
+	cfg := saved.Config
+	if opts.Epochs > 0 {
+		cfg.Train.Epochs = opts.Epochs
+	}
+	_, mice, err := newMouseData(ctx, opts)
+	if err != nil {
+		return err
+	}
+	job := &trainJob{io: opts.IO, cfg: cfg, out: opts.Out, frozen: ft.Frozen, finetune: ft}
+	if err := job.open(ctx, mice, nil, ft.Minutes); err != nil {
+		return err
+	}
+	defer job.close()
+	for _, s := range job.sessions {
+		if _, ok := net.Sessions[s.key]; !ok {
+			return fmt.Errorf("--resume: the run in %s has no session %s: give the --data it was fine-tuned on", opts.Out, s.key)
+		}
+	}
+	job.net, job.best = net, saved.BestCorr
+	slog.Info("resuming", "run", opts.Out, "epoch", saved.Epoch+1)
+	return job.run(ctx, saved.Epoch+1, mom, nil)
+}
+
+// newMouseData returns the dataset folder (--data or the built-in dataset) and the new
+// mouse's recordings in it.
+func newMouseData(ctx context.Context, opts *finetuneOptions) (string, []data.Mouse, error) {
+	dir := opts.Data
+	if dir == "" {
+		var err error
+		if dir, err = defaultDataset(ctx, opts.IO); err != nil {
+			return "", nil, err
+		}
+	}
+	mice, err := findMice(dir, strconv.Itoa(opts.NewMouse))
+	return dir, mice, err
 }
 
 // transfer copies the foundation's core, and the modulation LSTM of its first session

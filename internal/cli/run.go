@@ -143,6 +143,7 @@ const (
 	metaBestCorr = "best_corr" // best validation correlation so far
 	metaStats    = "stats"     // a session's standardisation statistics (JSON)
 	metaUnits    = "units"     // a session's unit ids and areas (JSON)
+	metaFinetune = "finetune"  // a fine-tuning run's settings (JSON finetuneInfo); absent for train
 	momentumPre  = "momentum." // prefix of optimizer state tensors
 )
 
@@ -154,6 +155,15 @@ type savedModel struct {
 	BestCorr float64 // best validation correlation
 	Stats    map[string]data.Stats
 	Units    map[string]data.Units
+	Finetune *finetuneInfo // nil unless the run is a fine-tuning
+}
+
+// finetuneInfo is what `fmcore finetune --resume` needs to continue a fine-tuning run
+// as it started.
+type finetuneInfo struct {
+	Mouse   int      `json:"mouse"`   // the new mouse
+	Frozen  []string `json:"frozen"`  // frozen parameter prefixes; empty: from scratch
+	Minutes float64  `json:"minutes"` // training minutes kept (0: all)
 }
 
 // saveModel writes the network (and the optimizer's momentum, when opt is set) as a
@@ -185,6 +195,10 @@ func saveModel(dir string, net *model.Network, opt *train.SgdClip, m savedModel)
 	core := checkpoint.File{Header: header(), Tensors: tensors("")}
 	core.Header.Metadata[metaEpoch] = strconv.Itoa(m.Epoch)
 	core.Header.Metadata[metaBestCorr] = strconv.FormatFloat(m.BestCorr, 'g', -1, 64)
+	if m.Finetune != nil {
+		b, _ := json.Marshal(m.Finetune)
+		core.Header.Metadata[metaFinetune] = string(b)
+	}
 	sessions := map[string]checkpoint.File{}
 	for _, key := range net.SessionKeys() {
 		f := checkpoint.File{Header: header(), Tensors: tensors(key)}
@@ -217,6 +231,12 @@ func loadModel(dir string, keys ...string) (*model.Network, map[string][]float32
 		m.Epoch = e
 	}
 	m.BestCorr, _ = strconv.ParseFloat(core.Header.Metadata[metaBestCorr], 64)
+	if text, ok := core.Header.Metadata[metaFinetune]; ok {
+		m.Finetune = &finetuneInfo{}
+		if err := json.Unmarshal([]byte(text), m.Finetune); err != nil {
+			return nil, nil, m, fmt.Errorf("load model %s: its fine-tuning settings: %w", dir, checkpoint.ErrCorrupt)
+		}
+	}
 	if len(keys) == 0 {
 		if keys, err = checkpoint.Sessions(dir); err != nil {
 			return nil, nil, m, fmt.Errorf("load model %s: %w", dir, err)

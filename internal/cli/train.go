@@ -161,6 +161,7 @@ type trainJob struct {
 	net      *model.Network
 	best     float64
 	frozen   []string
+	finetune *finetuneInfo // recorded in the checkpoints of a fine-tuning run
 }
 
 // open opens and prepares every session of the mice (with given statistics, if any).
@@ -305,7 +306,7 @@ func (j *trainJob) run(ctx context.Context, first int, mom map[string][]float32,
 			return err
 		}
 		history = append(history, rep)
-		saved := savedModel{Config: j.cfg, Seed: j.cfg.Train.Seed, Epoch: rep.Epoch, BestCorr: j.best, Stats: stats, Units: units}
+		saved := savedModel{Config: j.cfg, Seed: j.cfg.Train.Seed, Epoch: rep.Epoch, BestCorr: j.best, Stats: stats, Units: units, Finetune: j.finetune}
 		better := !math.IsNaN(rep.ValCorr) && rep.ValCorr > j.best
 		if better || (math.IsNaN(rep.ValCorr) && rep.Epoch == j.cfg.Train.Epochs-1) {
 			j.best = rep.ValCorr
