@@ -160,6 +160,9 @@ func resumeFinetune(ctx context.Context, opts *finetuneOptions, ckpt string) err
 	if opts.Config != "" || opts.FromScratch || opts.Minutes != 0 || opts.Seed >= 0 {
 		return usagef("--resume continues a run with the settings it started with: leave out --config, --from-scratch, --minutes and --seed")
 	}
+	if _, err := os.Stat(ckpt); err != nil {
+		return fmt.Errorf("--resume: --out %s holds no checkpoint to continue (a run stopped in its first epoch keeps none): start it without --resume", opts.Out)
+	}
 	net, mom, saved, err := loadModel(ckpt)
 	if err != nil {
 		return fmt.Errorf("--resume: %w", err)
