@@ -20,7 +20,7 @@ import (
 type Config struct {
 	Epochs            int           `yaml:"epochs"`             // epochs to train (one cosine cycle by default)
 	BatchesPerEpoch   int           `yaml:"batches_per_epoch"`  // training steps per epoch (training_size)
-	ValidationBatches int           `yaml:"validation_batches"` // validation batches per session and epoch
+	ValidationBatches int           `yaml:"validation_batches"` // validation batches per session, the same every epoch
 	BatchSize         int           `yaml:"batch_size"`         // windows per session and step (N)
 	Window            int           `yaml:"window"`             // frames per window (sample_size, T)
 	Burnin            int           `yaml:"burnin"`             // frames excluded from the loss
@@ -323,7 +323,11 @@ func grow(buf []float32, n int) []float32 {
 
 // validate evaluates the ensemble on the validation windows of every session: the
 // Poisson loss and the mean over units of the correlation between predicted and
-// recorded responses, pooled over the frames after burn-in.
+// recorded responses, pooled over the frames after burn-in. The windows are the same
+// every epoch (those the loader draws for epoch 0), so epochs are compared on the same
+// data and the best model is chosen by what changed in the model; the reference draws
+// new windows each epoch (MODEL.md 7.6), which adds their sampling noise to every
+// comparison.
 func (t *Trainer) validate(ctx context.Context, epoch int) (loss, corr float64, err error) {
 	var lossSum, corrSum float64
 	var nLoss, nCorr, done int
@@ -334,7 +338,7 @@ func (t *Trainer) validate(ctx context.Context, epoch int) (loss, corr float64, 
 		}
 		U := t.net.Sessions[s.Key].Units
 		acc := newCorrAcc(U)
-		for b, err := range s.Validation.Batches(ctx, epoch, t.cfg.ValidationBatches) {
+		for b, err := range s.Validation.Batches(ctx, 0, t.cfg.ValidationBatches) {
 			if err != nil {
 				return 0, 0, fmt.Errorf("train: epoch %d validation, session %s: %w", epoch, s.Key, err)
 			}
