@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -60,4 +62,25 @@ func sameEpoch(ts *testscript.TestScript, neg bool, args []string) {
 	if a, b := line(args[0]), line(args[1]); a != b {
 		ts.Fatalf("epoch %s differs:\n%s: %s\n%s: %s", args[2], args[0], a, args[1], b)
 	}
+}
+
+// runMain runs fmcore with args and returns its exit code, stdout and stderr.
+func runMain(ctx context.Context, args ...string) (int, string, string) {
+	var out, errw bytes.Buffer
+	code := Main(ctx, args, strings.NewReader(""), &out, &errw)
+	return code, out.String(), errw.String()
+}
+
+// tinyDataset simulates two mice of 10 units, 0.4 minutes each, into a temporary folder
+// (with its own frame cache) and returns the dataset folder and the temporary folder.
+func tinyDataset(t *testing.T) (ds, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	ds = filepath.Join(dir, "ds")
+	if code, _, errs := runMain(context.Background(), "simulate", "--out", ds, "--mice", "2", "--new-mice", "0", "--units", "10",
+		"--minutes", "0.4", "--clip-seconds", "2", "--test-clips", "1", "--repeats", "3", "--domains", "gabor", "--seed", "3"); code != 0 {
+		t.Fatalf("simulate: exit %d: %s", code, errs)
+	}
+	return ds, dir
 }

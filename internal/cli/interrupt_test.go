@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -20,18 +19,8 @@ func TestTrainInterrupt(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains the tiny network")
 	}
-	dir := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
-	ds := filepath.Join(dir, "ds")
-	run := func(ctx context.Context, args ...string) (int, string, string) {
-		var out, errw bytes.Buffer
-		code := Main(ctx, args, strings.NewReader(""), &out, &errw)
-		return code, out.String(), errw.String()
-	}
-	if code, _, errs := run(context.Background(), "simulate", "--out", ds, "--mice", "2", "--new-mice", "0", "--units", "10",
-		"--minutes", "0.4", "--clip-seconds", "2", "--test-clips", "1", "--repeats", "3", "--domains", "gabor", "--seed", "3"); code != 0 {
-		t.Fatalf("simulate: exit %d: %s", code, errs)
-	}
+	ds, dir := tinyDataset(t)
+	run := runMain
 	// cancelWhen cancels the returned context as soon as path exists.
 	cancelWhen := func(path string) context.Context {
 		ctx, cancel := context.WithCancel(context.Background())

@@ -1,10 +1,7 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -22,15 +19,7 @@ func TestValidationSameEveryEpoch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the tiny network on a simulated mouse")
 	}
-	dir := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
-	ds := filepath.Join(dir, "ds")
-	var out, errw bytes.Buffer
-	if code := Main(context.Background(), []string{"simulate", "--out", ds, "--mice", "1", "--new-mice", "0", "--units", "10",
-		"--minutes", "1", "--clip-seconds", "2", "--test-clips", "1", "--repeats", "2", "--domains", "gabor", "--seed", "4"},
-		strings.NewReader(""), &out, &errw); code != 0 {
-		t.Fatalf("simulate: exit %d: %s", code, errw.String())
-	}
+	ds, _ := tinyDataset(t)
 	cfg, err := config.Load("tiny")
 	if err != nil {
 		t.Fatal(err)
