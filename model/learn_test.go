@@ -10,6 +10,7 @@ import (
 	"github.com/fmcore/fmcore/internal/config"
 	"github.com/fmcore/fmcore/internal/train"
 	"github.com/fmcore/fmcore/model"
+	"github.com/fmcore/fmcore/model/perspective"
 )
 
 // Learnability (STYLE.md rule 11 (iii), MODEL.md 12.7 item 18): the tiny network learns the
@@ -24,19 +25,25 @@ import (
 const (
 	learnKey    = "1-1"
 	learnUnits  = 8   // U
-	learnBatch  = 4   // N sequences per step
+	learnBatch  = 16  // N sequences per step
 	learnFrames = 24  // T
 	learnBurnin = 10  // frames excluded from the loss and the correlations
-	learnSteps  = 300 // optimizer steps
+	learnSteps  = 400 // optimizer steps
 	learnHeld   = 4   // held-out batches
-	// learnLR is the learning rate: 0.3, constant, with adaptive clipping off (below).
-	learnLR = 0.3
+	// learnLR is the learning rate: 0.3, with adaptive clipping off (below), constant for
+	// learnDecay steps, then cosine-decayed to a tenth of it by the last step.
+	learnLR    = 0.3
+	learnDecay = 250
 	// learnMinCorr is the asserted held-out correlation. The issue asks for 0.9; this setup
-	// does not reach it within a few hundred steps (see TestTeacherStudent), so the test
-	// asserts that the student clearly learned the teacher's input dependence, a level an
+	// reaches 0.865 (see TestTeacherStudent), so the test asserts that the student learned
+	// most of the teacher's input dependence, with margin for the run-to-run spread of the
+	// constant-rate phase (0.80–0.85 at steps 300–500 without the decay): a level an
 	// input-independent predictor (0.09) or an untrained student (undefined: constant rates)
-	// cannot reach, with margin below the measured 0.62–0.65.
-	learnMinCorr = 0.4
+	// cannot reach.
+	learnMinCorr = 0.75
+	// learnMinVisual is the asserted held-out correlation of the stimulus-driven part
+	// (visualCorr): measured 0.846; 0.653 with the dark periphery, 0.19 with batches of 4.
+	learnMinVisual = 0.7
 )
 
 // randomizeTeacher gives the teacher's parameters that the specification initialises to zero
@@ -230,38 +237,57 @@ func visualCorr(t *testing.T, teacher, student *model.Window, held []heldOut) fl
 //
 // Optimizer: internal/train's SgdClip with the released momentum (0.9, Nesterov) and weight
 // decay (1e-4), one random stream per step as train.Trainer does, but with the learning rate
-// at 0.3 and adaptive clipping off, and without the training noise (monitor jitter,
-// readout-position samples). With the released lr 0.1 and clip 0.01 the zero-initialised
-// readout features may grow by at most eps·sqrt(numel)·lr per step, then by about 2 % a step,
-// and after 300 steps the held-out correlation was about 0.1 (measured); every clipped variant
-// tried (clip 0.01 to 0.1, lr 0.1 to 1) stayed at or below 0.16. Without clipping, lr 0.1
-// reached 0.38 and lr 0.3 0.62; lr ≥ 1 diverged (non-finite loss). Targets are the teacher's
-// expected rates rather than Poisson draws, so the steps go to the mean response, not to
-// noise.
+// at 0.3 (cosine-decayed to 0.03 over the last 150 steps) and adaptive clipping off, and
+// without the training noise (monitor jitter, readout-position samples). With the released
+// lr 0.1 and clip 0.01 the zero-initialised readout features may grow by at most
+// eps·sqrt(numel)·lr per step, then by about 2 % a step, and after 300 steps the held-out
+// correlation was about 0.1 (measured); every clipped variant tried (clip 0.01 to 0.1, lr 0.1
+// to 1) stayed at or below 0.16. Targets are the teacher's expected rates rather than Poisson
+// draws, so the steps go to the mean response, not to noise.
 //
-// Measured on 2 shared cores (go test -run TeacherStudent -v ./model/, GOMAXPROCS 1, 2 and
-// 4): held-out correlation 0.26 after 50 steps, 0.62–0.65 after 300 (0.645 in each of two runs
-// at GOMAXPROCS 2 since the gradient kernels are bit-reproducible; 0.68 after 600, with dips to
-// 0.51 on the way); held-out loss 0.854–0.859 against 0.8665 for the best per-unit
-// constant and 0.820 for the teacher itself; about 20 s. The issue's target of 0.9 within a
-// few hundred steps is not reached: see learnMinCorr.
+// Two choices of this setup decide how far the student gets (measured with go test -run
+// TeacherStudent -v ./model/, 2 cores; the gradient kernels are bit-reproducible, so a
+// setup gives the same numbers run after run):
+//   - Batches of 16 sequences, not 4: with 4 the held-out correlation was 0.62–0.65 after
+//     300 constant-rate steps and its visual part (visualCorr) 0.19 (0.50 with the
+//     extended periphery); with 16, 0.83 and 0.83.
+//   - The extended periphery: with the released dark one the retina's samples at the
+//     monitor's edge pass from 0 to the border pixel within one pixel, where the retinal
+//     curve (v + 1e-5)^0.5 is steepest, and they dominate the gradient of the eye MLP and
+//     the monitor pose (central differences along it, in the small network, agree to 5–50 %
+//     only, against 1 % for the rest of the network; with the extended periphery they agree).
+//     Dark, batch 16, this schedule: 0.761 after 400 steps, visual part 0.653.
 //
-// What the correlation measures (measured on four batches of these inputs): the teacher's rates are
-// driven mostly by behaviour and the eye, not by the video. With every frame grey they still
-// correlate 0.83 with its rates on the videos; without behaviour input 0.53, without eye input
-// 0.96. The stimulus-driven part (rates minus grey-screen rates, visualCorr) of the student
-// correlates only 0.19 with the teacher's after 300 steps. Weaker behaviour weights in the
-// teacher (modulation MLP N(0, 0.3²) or N(0, 0.1²): grey-screen correlation 0.69, 0.47) made
-// the student's correlation after 300 steps lower (0.12, −0.13) and unsteady, not higher.
+// This setup: 0.27 after 50 steps, 0.39 after 200, 0.83 after 300 and 0.865 after 400,
+// visual part 0.846 and the grey-screen part (behaviour and eye) 0.82–0.85 on the four
+// held-out batches; held-out loss 0.826 against 0.856 for the best per-unit constant and
+// 0.807 for the teacher itself; about 65 s. Tried and not kept (400 steps unless said): a
+// constant rate (0.80–0.85 from step 300 to 500); 600 steps with the decay from step 400
+// (0.868); windows of 40 frames (0.871, 1.6 times the time); batches of 32 (0.699); lr 0.5
+// (0.833) or 0.4 decayed from step 200 (0.821 after 350); one stream (collapses to a
+// constant rate by step 200 at lr 0.3 and 0.15); the modulation module's gradient scaled
+// by 5 (0.875, grey-screen part 0.87–0.90) or its MLP's by 10 (0.720). The issue's target
+// of 0.9 within a few hundred steps is not reached: see learnMinCorr.
+//
+// What the correlation measures (measured on four batches of these inputs, dark periphery,
+// the teacher alone): the teacher's rates are driven mostly by behaviour and the eye, not by
+// the video. With every frame grey they still correlate 0.83 with its rates on the videos;
+// without behaviour input 0.53, without eye input 0.96. Weaker behaviour weights in the
+// teacher (modulation MLP N(0, 0.5²), N(0, 0.3²)) leave the student lower after 400 steps
+// (0.834 and 0.629; visual part 0.880 and 0.751), not higher.
 func TestTeacherStudent(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains the tiny network for 300 steps (about 20 s)")
+		t.Skip("trains the tiny network for 400 steps (about 65 s)")
 	}
 	f, err := config.Load("tiny")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := f.Model
+	// The retina sees the monitor's border pixels repeated outside it (see the test's
+	// comment): with the released dark periphery the perspective's geometric gradient is
+	// dominated by samples at the monitor's edge.
+	cfg.Perspective.Periphery = perspective.PeripheryExtend
 	const N, T, U, burnin = learnBatch, learnFrames, learnUnits, learnBurnin
 	sessions := []model.SessionSpec{{Key: learnKey, Units: U}}
 	teacher, err := model.Build(cfg, sessions, 101)
@@ -383,7 +409,11 @@ func TestTeacherStudent(t *testing.T) {
 				clear(p.Grad)
 			}
 		}
-		if err := opt.Step(params, ocfg.LR); err != nil {
+		lr := ocfg.LR
+		if step >= learnDecay {
+			lr *= 0.1 + 0.9*(1+math.Cos(math.Pi*float64(step-learnDecay)/float64(learnSteps-learnDecay)))/2
+		}
+		if err := opt.Step(params, lr); err != nil {
 			t.Fatal(err)
 		}
 		if (step+1)%50 == 0 {
@@ -394,10 +424,14 @@ func TestTeacherStudent(t *testing.T) {
 		}
 	}
 	corr, loss := evaluate()
-	t.Logf("held-out correlation of the visual part (rates minus the rates on a grey screen): %.3f", visualCorr(t, tw, ev, held))
+	visual := visualCorr(t, tw, ev, held)
+	t.Logf("held-out correlation of the visual part (rates minus the rates on a grey screen): %.3f", visual)
 	t.Logf("held-out Poisson loss %.4f: best per-unit constant %.4f, teacher's own %.4f", loss, constLoss, floor)
 	if !(corr > learnMinCorr) {
 		t.Errorf("held-out correlation with the teacher %.3f after %d steps, want > %.2f", corr, learnSteps, learnMinCorr)
+	}
+	if !(visual > learnMinVisual) {
+		t.Errorf("held-out correlation of the visual part %.3f after %d steps, want > %.2f", visual, learnSteps, learnMinVisual)
 	}
 	if !(loss < constLoss) {
 		t.Errorf("held-out Poisson loss %.4f after %d steps, want below the best per-unit constant rate's %.4f", loss, learnSteps, constLoss)
