@@ -19,6 +19,9 @@ type Batch struct {
 	Jitter   []float32 // [N, 6] monitor-pose noise, one draw per sequence (training)
 	Eps      []float32 // [N, U, 2] readout-position noise, one draw per sequence (training)
 	Targets  []float32 // [N, T, U] responses; NaN is masked out of the loss
+	// Dropout holds the dropout masks [N, D] of a training window's sites (DrawDropout); nil
+	// means none (all ones). Windows without gradient apply no dropout and ignore it.
+	Dropout []float32
 }
 
 // Window is the network unrolled over a window of T frames for one session and batch
@@ -38,6 +41,9 @@ type Window struct {
 	beh     *G.Node // [N, T, 2]
 	eps     *G.Node // [N, U, 2]
 	target  *G.Node // [N, T, U]
+	dropout *G.Node // [N, D] dropout masks of a training window (nil without dropout)
+	dropD   int     // D
+	dropBuf []float32
 	logRate *G.Node // [N, T, U]
 	lrValue G.Value // a copy of logRate's value, taken by a read op: gorgonia may reuse
 	// the buffers of intermediate nodes later in the same run
@@ -86,6 +92,17 @@ func buildWindow(n *Network, sess *Session, N, T, burnin int, grad bool, dt tens
 	w.target = gr.input("input.target", N, T, U)
 
 	b := n.builder(gr.g)
+	if sites := n.DropoutSites(); grad && len(sites) > 0 {
+		w.dropD = dropoutWidth(sites)
+		w.dropout = gr.input("input.dropout", N, w.dropD)
+		masks := map[string]*G.Node{}
+		off := 0
+		for _, s := range sites {
+			masks[s.Name] = b.Slice(w.dropout, 1, off, off+s.Width)
+			off += s.Width
+		}
+		b.SetDropout(masks)
+	}
 	slots := gr.slots
 	hr, wr := sess.Perspective.OutShape()
 	retina := sess.Perspective.Forward(b, slots, w.lum, w.eye, w.jitter) // [N·T, 1, Hr, Wr]
@@ -169,6 +186,13 @@ func (w *Window) letBatch(in *Batch) error {
 		want int
 	}{{"frames", len(in.Frames), N * T * HW}, {"eye", len(in.Eye), N * T * 2}, {"behavior", len(in.Behavior), N * T * 2},
 		{"jitter", len(in.Jitter), N * 6}, {"eps", len(in.Eps), N * U * 2}, {"targets", len(in.Targets), N * T * U}}
+	if w.dropout != nil && in.Dropout != nil {
+		checks = append(checks, struct {
+			name string
+			got  int
+			want int
+		}{"dropout", len(in.Dropout), N * w.dropD})
+	}
 	for _, c := range checks {
 		if c.got != c.want {
 			return fmt.Errorf("model: batch %s has %d values, the window needs %d", c.name, c.got, c.want)
@@ -187,6 +211,19 @@ func (w *Window) letBatch(in *Batch) error {
 		if err := w.let(l.node, l.data); err != nil {
 			return err
 		}
+	}
+	if w.dropout != nil {
+		masks := in.Dropout
+		if masks == nil { // no dropout: all ones
+			if len(w.dropBuf) != N*w.dropD {
+				w.dropBuf = make([]float32, N*w.dropD)
+				for i := range w.dropBuf {
+					w.dropBuf[i] = 1
+				}
+			}
+			masks = w.dropBuf
+		}
+		return w.let(w.dropout, masks)
 	}
 	return nil
 }

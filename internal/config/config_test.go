@@ -36,10 +36,6 @@ func TestParseErrors(t *testing.T) {
 		{"zero retina scale", "model:\n  perspective:\n    retina_scale: 0\n", "perspective.retina_scale 0"},
 		{"negative out gain", "model:\n  core:\n    recurrent:\n      out_gain: -1\n", "core.recurrent.out_gain -1"},
 		{"dropout out of range", "model:\n  modulation:\n    dropout: 1\n", "modulation.dropout 1, want [0, 1)"},
-		// Dropout masks are not built: a non-zero rate is refused rather than ignored.
-		{"feedforward dropout", "model:\n  core:\n    feedforward:\n      dropout: 0.1\n", "core.feedforward.dropout 0.1: dropout is not built yet"},
-		{"recurrent dropout", "model:\n  core:\n    recurrent:\n      dropout: 0.1\n", "core.recurrent.dropout 0.1: dropout is not built yet"},
-		{"modulation dropout", "model:\n  modulation:\n    dropout: 0.1\n", "modulation.dropout 0.1: dropout is not built yet"},
 		{"not yaml", "model: [\n", "did not find expected node content"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -290,8 +290,8 @@ func (t *Trainer) markCore(drawn []int) {
 }
 
 // modelBatch wraps a data batch for the network in the session's reused model.Batch,
-// drawing the per-sequence training noise (monitor jitter and readout-position samples,
-// MODEL.md 1.2) from rng, or setting it to zero for evaluation (rng nil).
+// drawing the per-sequence training noise (monitor jitter, readout-position samples and
+// dropout masks, MODEL.md 1.2–1.3) from rng, or setting it to zero for evaluation (rng nil).
 func (t *Trainer) modelBatch(b *data.Batch, key string, rng *rand.Rand) *model.Batch {
 	mb := t.batches[key]
 	if mb == nil {
@@ -310,6 +310,12 @@ func (t *Trainer) modelBatch(b *data.Batch, key string, rng *rand.Rand) *model.B
 			}
 		}
 	}
+	var masks []float32
+	if sites := t.net.DropoutSites(); rng != nil && len(sites) > 0 {
+		// Frozen modules run in evaluation mode: no dropout there (MODEL.md 8.2).
+		masks = model.DrawDropout(mb.Dropout, sites, b.N, t.frozen, rng)
+	}
+	mb.Dropout = masks
 	return mb
 }
 

@@ -35,8 +35,8 @@ type FeedforwardConfig struct {
 	Pools        []int           `yaml:"pools"`        // average-pool size after each block (1 = none)
 	OutChannels  int             `yaml:"out_channels"`
 	Nonlinearity nn.Nonlinearity `yaml:"nonlinearity"`
-	// Dropout is the variational dropout rate (MODEL.md 1.3; released 0). Only 0 is
-	// accepted: the dropout masks are not built yet.
+	// Dropout is the variational dropout rate of each layer's input (MODEL.md 1.3, 4.3;
+	// released 0).
 	Dropout float64 `yaml:"dropout"`
 }
 
@@ -51,7 +51,7 @@ type RecurrentConfig struct {
 	Spatial     int       `yaml:"spatial"` // spatial kernel of z (cvt) or of the gates (conv)
 	InitInput   float32   `yaml:"init_input"`
 	InitForget  float32   `yaml:"init_forget"`
-	Dropout     float64   `yaml:"dropout"` // released 0; only 0 is accepted (masks not built yet)
+	Dropout     float64   `yaml:"dropout"` // of x and h (MODEL.md 4.4; released 0)
 	// OutGain initialises the gain of the standardised 1×1 output conv (released: 1). The
 	// core's output, and so the readout's gradients, scale with it.
 	OutGain float32 `yaml:"out_gain"`
@@ -87,8 +87,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("core.feedforward.out_channels %d, want a positive size", f.OutChannels)
 	case !(f.Dropout >= 0 && f.Dropout < 1):
 		return fmt.Errorf("core.feedforward.dropout %g, want [0, 1)", f.Dropout)
-	case f.Dropout > 0:
-		return fmt.Errorf("core.feedforward.dropout %g: dropout is not built yet (the released model trains without it; the setting would be ignored): set 0", f.Dropout)
 	}
 	for b := range n {
 		switch {
@@ -125,8 +123,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("core.recurrent.spatial %d, want a positive odd kernel", r.Spatial)
 	case !(r.Dropout >= 0 && r.Dropout < 1):
 		return fmt.Errorf("core.recurrent.dropout %g, want [0, 1)", r.Dropout)
-	case r.Dropout > 0:
-		return fmt.Errorf("core.recurrent.dropout %g: dropout is not built yet (the released model trains without it; the setting would be ignored): set 0", r.Dropout)
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"fmt"
+
 	G "gorgonia.org/gorgonia"
 
 	"github.com/fmcore/fmcore/model/nn"
@@ -82,13 +84,18 @@ func (f *Feedforward) Forward(b *nn.Builder, p *nn.Params, x *G.Node, st *State)
 
 // block is dense block blk: y_l = γ·f(x_l); x_1 = conv_0(y_0);
 // x_{l+1} = conv_l(y_l) + skip_l(cat_groups[y_0 … y_{l−1}]); out = cat_groups[x_0 … x_L].
+// FeedforwardDropoutSite names the dropout of layer l's input in block blk.
+func FeedforwardDropoutSite(blk, l int) string {
+	return fmt.Sprintf("core.feedforward.blocks.%d.%d", blk, l)
+}
+
 func (f *Feedforward) block(b *nn.Builder, p *nn.Params, st *State, blk int, x0 *G.Node) *G.Node {
 	c := f.cfg
 	groups := c.Groups[blk]
 	xs := []*G.Node{x0}
 	var ys []*G.Node
 	for l := range c.Layers[blk] {
-		y := b.Act(xs[l], c.Nonlinearity)
+		y := b.Dropout(FeedforwardDropoutSite(blk, l), b.Act(xs[l], c.Nonlinearity))
 		ys = append(ys, y)
 		spec := c.ConvLayerSpec(blk, l)
 		next := f.tconv(b, p, st, spec, b.Weight(p, spec), y)

@@ -91,6 +91,13 @@ func (r *RecurrentCore) interGroup(b *nn.Builder, p *nn.Params) *G.Node {
 //	f   [N, FF, T, H, W]  feedforward output
 //	m   [N, T, Mod]       modulation vectors
 //	out [N, Out, T, H, W]
+//
+// The dropout sites of the recurrent core: its projected input x and its new state h.
+const (
+	RecurrentDropoutX = "core.recurrent.x"
+	RecurrentDropoutH = "core.recurrent.h"
+)
+
 func (r *RecurrentCore) Forward(b *nn.Builder, p *nn.Params, f, m *G.Node, st *State) *G.Node {
 	defer b.Scope("core.recurrent")()
 	if b.Err() != nil {
@@ -128,7 +135,7 @@ func (r *RecurrentCore) Forward(b *nn.Builder, p *nn.Params, f, m *G.Node, st *S
 		if h != nil && w.projH != nil {
 			x = b.Add(x, b.Conv3d(h, w.projH, nil, nn.ConvOpts{Groups: 1}))
 		}
-		x = b.Tanh(x)
+		x = b.Dropout(RecurrentDropoutX, b.Tanh(x))
 		if h == nil {
 			h = b.Fixed(f.Dtype(), nil, N, c.Hidden, 1, H, W)
 		}
@@ -149,7 +156,7 @@ func (r *RecurrentCore) Forward(b *nn.Builder, p *nn.Params, f, m *G.Node, st *S
 		gates := b.Conv3d(in, w.gates, w.gateB, nn.ConvOpts{Groups: c.Groups, PadH: (k - 1) / 2, PadW: (k - 1) / 2})
 		var hNext *G.Node
 		cell, hNext = b.LSTM(b.Reshape(gates, N, c.Groups, 4, c.Hidden/c.Groups, P), cell, c.Groups)
-		h = b.Reshape(hNext, N, c.Hidden, 1, H, W)
+		h = b.Dropout(RecurrentDropoutH, b.Reshape(hNext, N, c.Hidden, 1, H, W)) // the dropped h is the state
 		hs[t] = h
 	}
 	if st != nil {

@@ -13,7 +13,7 @@ type Config struct {
 	Hidden       int             `yaml:"hidden"`      // LSTM size; the module's output width
 	InitInput    float32         `yaml:"init_input"`  // input-gate bias
 	InitForget   float32         `yaml:"init_forget"` // forget-gate bias
-	Dropout      float64         `yaml:"dropout"`     // released 0; only 0 is accepted (masks not built yet)
+	Dropout      float64         `yaml:"dropout"`     // of the LSTM's x and h (released 0)
 	Nonlinearity nn.Nonlinearity `yaml:"nonlinearity"`
 }
 
@@ -34,8 +34,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("modulation.hidden %d, want a positive size", c.Hidden)
 	case !(c.Dropout >= 0 && c.Dropout < 1):
 		return fmt.Errorf("modulation.dropout %g, want [0, 1)", c.Dropout)
-	case c.Dropout > 0:
-		return fmt.Errorf("modulation.dropout %g: dropout is not built yet (the released model trains without it; the setting would be ignored): set 0", c.Dropout)
 	}
 	if err := c.Nonlinearity.Validate(); err != nil {
 		return fmt.Errorf("modulation.%w", err)

@@ -73,6 +73,12 @@ func (m *Module) Step(b *nn.Builder, p *nn.Params, beh, h, c *G.Node) (hNext, cN
 	return m.step(b, w, x, h, c)
 }
 
+// The dropout sites of the modulation LSTM: its input x and its new state h (MODEL.md 4.2).
+const (
+	DropoutX = "modulation.lstm.x"
+	DropoutH = "modulation.lstm.h"
+)
+
 // step is one LSTM update on x [N, F] (MODEL.md 4.2).
 func (m *Module) step(b *nn.Builder, w weights, x, h, c *G.Node) (*G.Node, *G.Node) {
 	if b.Err() != nil {
@@ -83,8 +89,8 @@ func (m *Module) step(b *nn.Builder, w weights, x, h, c *G.Node) (*G.Node, *G.No
 	if h == nil {
 		h = b.Fixed(x.Dtype(), nil, N, Hd)
 	}
-	xh := b.Concat(1, x, h)
+	xh := b.Concat(1, b.Dropout(DropoutX, x), h)
 	gates := b.Linear(xh, w.gates, w.gateBias, F+Hd, 4*Hd) // [N, 4·Hd], i f g o
 	cNext, hNext := b.LSTM(b.Reshape(gates, N, 1, 4, Hd, 1), c, 1)
-	return b.Reshape(hNext, N, Hd), b.Reshape(cNext, N, Hd, 1)
+	return b.Dropout(DropoutH, b.Reshape(hNext, N, Hd)), b.Reshape(cNext, N, Hd, 1) // the dropped h is the state
 }

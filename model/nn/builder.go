@@ -67,6 +67,8 @@ type Builder struct {
 	// shared, when set, holds the outputs of the graph's kernel ops in shared Buffers; the
 	// gradient Builders of its ops carry it on, so every op of the graph gets its own slot.
 	shared *sharedOutputs
+	// masks holds the dropout masks by site name, each [N, C] (SetDropout).
+	masks map[string]*G.Node
 }
 
 // NewBuilder returns a Builder that adds to g and runs its kernel ops with ws (shared by every
@@ -84,6 +86,32 @@ func NewBuilder(g *G.ExprGraph, ws *kernels.Workspace) *Builder {
 func (b *Builder) ShareBuffers(bufs *Buffers) *Builder {
 	b.shared = &sharedOutputs{bufs: bufs}
 	return b
+}
+
+// SetDropout gives the Builder the per-sequence dropout masks of a training graph by site
+// name, each [N, C], that Dropout applies; it returns b. Without them Dropout passes its
+// input through.
+func (b *Builder) SetDropout(masks map[string]*G.Node) *Builder {
+	b.masks = masks
+	return b
+}
+
+// Dropout multiplies x [N, C, …] by the mask of site, one value per sequence and channel
+// shared over the remaining axes (variational dropout, MODEL.md 1.3; the mask carries the
+// 1/(1−p) scale). With no mask for site it returns x.
+func (b *Builder) Dropout(site string, x *G.Node) *G.Node {
+	m := b.masks[site]
+	if m == nil || b.err != nil {
+		return x
+	}
+	s := x.Shape()
+	shape := []int{s[0], s[1]}
+	var axes []byte
+	for i := 2; i < len(s); i++ {
+		shape = append(shape, 1)
+		axes = append(axes, byte(i))
+	}
+	return b.BroadcastMul(x, b.Reshape(m, shape...), nil, axes)
 }
 
 // Graph returns the graph the Builder adds to.
