@@ -82,13 +82,13 @@ func (f *Feedforward) Forward(b *nn.Builder, p *nn.Params, x *G.Node, st *State)
 	return b.Conv(p, out, b.Weight(p, out), x, false)
 }
 
-// block is dense block blk: y_l = γ·f(x_l); x_1 = conv_0(y_0);
-// x_{l+1} = conv_l(y_l) + skip_l(cat_groups[y_0 … y_{l−1}]); out = cat_groups[x_0 … x_L].
 // FeedforwardDropoutSite names the dropout of layer l's input in block blk.
 func FeedforwardDropoutSite(blk, l int) string {
 	return fmt.Sprintf("core.feedforward.blocks.%d.%d", blk, l)
 }
 
+// block is dense block blk: y_l = dropout(γ·f(x_l)); x_1 = conv_0(y_0);
+// x_{l+1} = conv_l(y_l) + skip_l(cat_groups[y_0 … y_{l−1}]); out = cat_groups[x_0 … x_L].
 func (f *Feedforward) block(b *nn.Builder, p *nn.Params, st *State, blk int, x0 *G.Node) *G.Node {
 	c := f.cfg
 	groups := c.Groups[blk]

@@ -86,18 +86,17 @@ func (r *RecurrentCore) interGroup(b *nn.Builder, p *nn.Params) *G.Node {
 	return b.Reshape(b.Concat(0, rows...), c.In, c.Hidden, 1, 1, 1)
 }
 
-// Forward runs the recurrent core over a window (st == nil, from reset) or one step:
-//
-//	f   [N, FF, T, H, W]  feedforward output
-//	m   [N, T, Mod]       modulation vectors
-//	out [N, Out, T, H, W]
-//
 // The dropout sites of the recurrent core: its projected input x and its new state h.
 const (
 	RecurrentDropoutX = "core.recurrent.x"
 	RecurrentDropoutH = "core.recurrent.h"
 )
 
+// Forward runs the recurrent core over a window (st == nil, from reset) or one step:
+//
+//	f   [N, FF, T, H, W]  feedforward output
+//	m   [N, T, Mod]       modulation vectors
+//	out [N, Out, T, H, W]
 func (r *RecurrentCore) Forward(b *nn.Builder, p *nn.Params, f, m *G.Node, st *State) *G.Node {
 	defer b.Scope("core.recurrent")()
 	if b.Err() != nil {
