@@ -19,13 +19,31 @@ func TestValidationSameEveryEpoch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the tiny network on a simulated mouse")
 	}
-	ds, _ := tinyDataset(t)
 	cfg, err := config.Load("tiny")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Train.Optimizer.LR, cfg.Train.Schedule.LR = 1e-30, 1e-30 // p − 1e-30·d rounds to p
 	cfg.Train.ValidationBatches = 2
+	ds, _ := tinyDataset(t)
+	reps := tinyRun(t, ds, cfg)
+	if len(reps) != 2 {
+		t.Fatalf("%d epochs, want 2", len(reps))
+	}
+	a, b := reps[0], reps[1]
+	if !(a.ValCorr == a.ValCorr) || a.ValLoss == 1 {
+		t.Fatalf("epoch 0 validates to loss %v, correlation %v: the model is constant, the test would prove nothing", a.ValLoss, a.ValCorr)
+	}
+	if a.ValLoss != b.ValLoss || a.ValCorr != b.ValCorr {
+		t.Errorf("validation of the same model: epoch 0 loss %v corr %v, epoch 1 loss %v corr %v; want equal", a.ValLoss, a.ValCorr, b.ValLoss, b.ValCorr)
+	}
+}
+
+// tinyRun trains the network of cfg on mouse 1 of dataset ds, with random readout
+// features (at initialisation every rate is 1) and the parameters under the frozen
+// prefixes left untouched, and returns the epochs' reports.
+func tinyRun(t *testing.T, ds string, cfg config.File, frozen ...string) []train.Report {
+	t.Helper()
 	mice, err := findMice(ds, "1")
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +75,7 @@ func TestValidationSameEveryEpoch(t *testing.T) {
 			}
 		}
 	}
-	tr, err := train.New(net, []train.Session{ts}, cfg.Train)
+	tr, err := train.New(net, []train.Session{ts}, cfg.Train, frozen...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,14 +86,48 @@ func TestValidationSameEveryEpoch(t *testing.T) {
 		}
 		reps = append(reps, r)
 	}
-	if len(reps) != 2 {
-		t.Fatalf("%d epochs, want 2", len(reps))
+	return reps
+}
+
+// TestDropoutOffInFrozenModules: the trainer applies dropout in the modules it trains and
+// none in frozen ones, which run in evaluation mode (MODEL.md 8.2). With the core and the
+// modulation LSTM frozen, as a fine-tuning freezes them, dropout there changes nothing:
+// the epochs report exactly the numbers of the network without it. Trained, the same
+// dropout changes them.
+func TestDropoutOffInFrozenModules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the tiny network on a simulated mouse")
 	}
-	a, b := reps[0], reps[1]
-	if !(a.ValCorr == a.ValCorr) || a.ValLoss == 1 {
-		t.Fatalf("epoch 0 validates to loss %v, correlation %v: the model is constant, the test would prove nothing", a.ValLoss, a.ValCorr)
+	ds, _ := tinyDataset(t)
+	plain, err := config.Load("tiny")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if a.ValLoss != b.ValLoss || a.ValCorr != b.ValCorr {
-		t.Errorf("validation of the same model: epoch 0 loss %v corr %v, epoch 1 loss %v corr %v; want equal", a.ValLoss, a.ValCorr, b.ValLoss, b.ValCorr)
+	drop := plain
+	drop.Model.Core.Feedforward.Dropout, drop.Model.Core.Recurrent.Dropout, drop.Model.Modulation.Dropout = 0.3, 0.3, 0.3
+	same := func(a, b []train.Report) bool {
+		if len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if a[i].TrainLoss != b[i].TrainLoss || a[i].ValLoss != b[i].ValLoss {
+				return false
+			}
+		}
+		return true
+	}
+	losses := func(r []train.Report) [][2]float64 {
+		var l [][2]float64
+		for _, e := range r {
+			l = append(l, [2]float64{e.TrainLoss, e.ValLoss})
+		}
+		return l
+	}
+	frozen := []string{"core.", "modulation.lstm."}
+	if a, b := tinyRun(t, ds, plain, frozen...), tinyRun(t, ds, drop, frozen...); !same(a, b) {
+		t.Errorf("core and modulation LSTM frozen: dropout in them changed the training losses (%v against %v)", losses(b), losses(a))
+	}
+	if a, b := tinyRun(t, ds, plain), tinyRun(t, ds, drop); same(a, b) {
+		t.Errorf("nothing frozen: dropout 0.3 left every epoch's losses unchanged (%v)", losses(a))
 	}
 }
