@@ -60,15 +60,18 @@ func DrawDropout(dst []float32, sites []DropoutSite, N int, off func(site string
 	for n := range N {
 		row := dst[n*D : (n+1)*D]
 		for _, s := range sites {
-			keep := float32(1 / (1 - s.Rate))
-			for c := range s.Width {
+			mask := row[:s.Width]
+			// A site that is off keeps every channel and draws nothing, so the other
+			// sites' masks are those drawn without it.
+			on := off == nil || !off(s.Name)
+			for c := range mask {
 				switch {
-				case off != nil && off(s.Name):
-					row[c] = 1
+				case !on:
+					mask[c] = 1
 				case rng.Float64() < s.Rate:
-					row[c] = 0
+					mask[c] = 0
 				default:
-					row[c] = keep
+					mask[c] = float32(1 / (1 - s.Rate))
 				}
 			}
 			row = row[s.Width:]

@@ -35,17 +35,16 @@ type Window struct {
 	Burnin  int
 	vm      G.VM
 	grad    bool
-	lum     *G.Node // [N·T, 1, H, W]
-	eye     *G.Node // [N·T, 2]
-	jitter  *G.Node // [N·T, 6]
-	beh     *G.Node // [N, T, 2]
-	eps     *G.Node // [N, U, 2]
-	target  *G.Node // [N, T, U]
-	dropout *G.Node // [N, D] dropout masks of a training window (nil without dropout)
-	dropD   int     // D
-	dropBuf []float32
-	logRate *G.Node // [N, T, U]
-	lrValue G.Value // a copy of logRate's value, taken by a read op: gorgonia may reuse
+	lum     *G.Node   // [N·T, 1, H, W]
+	eye     *G.Node   // [N·T, 2]
+	jitter  *G.Node   // [N·T, 6]
+	beh     *G.Node   // [N, T, 2]
+	eps     *G.Node   // [N, U, 2]
+	target  *G.Node   // [N, T, U]
+	dropout *G.Node   // [N, D] dropout masks of a training window (nil without dropout)
+	ones    []float32 // [N, D] the masks of a batch without dropout
+	logRate *G.Node   // [N, T, U]
+	lrValue G.Value   // a copy of logRate's value, taken by a read op: gorgonia may reuse
 	// the buffers of intermediate nodes later in the same run
 	loss   *G.Node // scalar
 	lumBuf []float32
@@ -93,8 +92,7 @@ func buildWindow(n *Network, sess *Session, N, T, burnin int, grad bool, dt tens
 
 	b := n.builder(gr.g)
 	if sites := n.DropoutSites(); grad && len(sites) > 0 {
-		w.dropD = dropoutWidth(sites)
-		w.dropout = gr.input("input.dropout", N, w.dropD)
+		w.dropout = gr.input("input.dropout", N, dropoutWidth(sites))
 		masks := map[string]*G.Node{}
 		off := 0
 		for _, s := range sites {
@@ -186,13 +184,6 @@ func (w *Window) letBatch(in *Batch) error {
 		want int
 	}{{"frames", len(in.Frames), N * T * HW}, {"eye", len(in.Eye), N * T * 2}, {"behavior", len(in.Behavior), N * T * 2},
 		{"jitter", len(in.Jitter), N * 6}, {"eps", len(in.Eps), N * U * 2}, {"targets", len(in.Targets), N * T * U}}
-	if w.dropout != nil && in.Dropout != nil {
-		checks = append(checks, struct {
-			name string
-			got  int
-			want int
-		}{"dropout", len(in.Dropout), N * w.dropD})
-	}
 	for _, c := range checks {
 		if c.got != c.want {
 			return fmt.Errorf("model: batch %s has %d values, the window needs %d", c.name, c.got, c.want)
@@ -213,15 +204,18 @@ func (w *Window) letBatch(in *Batch) error {
 		}
 	}
 	if w.dropout != nil {
-		masks := in.Dropout
-		if masks == nil { // no dropout: all ones
-			if len(w.dropBuf) != N*w.dropD {
-				w.dropBuf = make([]float32, N*w.dropD)
-				for i := range w.dropBuf {
-					w.dropBuf[i] = 1
+		masks, size := in.Dropout, w.dropout.Shape().TotalSize()
+		switch {
+		case masks == nil: // no dropout: all ones
+			if w.ones == nil {
+				w.ones = make([]float32, size)
+				for i := range w.ones {
+					w.ones[i] = 1
 				}
 			}
-			masks = w.dropBuf
+			masks = w.ones
+		case len(masks) != size:
+			return fmt.Errorf("model: batch dropout has %d values, the window needs %d", len(masks), size)
 		}
 		return w.let(w.dropout, masks)
 	}

@@ -20,7 +20,6 @@ func TestTrainInterrupt(t *testing.T) {
 		t.Skip("trains the tiny network")
 	}
 	ds, dir := tinyDataset(t)
-	run := runMain
 	// cancelWhen cancels the returned context as soon as path exists.
 	cancelWhen := func(path string) context.Context {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -40,7 +39,7 @@ func TestTrainInterrupt(t *testing.T) {
 
 	// Stopped after the first checkpoint: 1,000 epochs cannot all finish first.
 	out := filepath.Join(dir, "run")
-	code, _, errs := run(cancelWhen(filepath.Join(out, "checkpoint", "core.fmck")), append(train, "--out", out)...)
+	code, _, errs := runMain(cancelWhen(filepath.Join(out, "checkpoint", "core.fmck")), append(train, "--out", out)...)
 	if code == 0 {
 		t.Fatal("an interrupted train exited 0")
 	}
@@ -60,7 +59,7 @@ func TestTrainInterrupt(t *testing.T) {
 	if n := strings.Count(string(log), "\n"); n != stopped {
 		t.Errorf("log.jsonl has %d epochs, want the %d finished before the interrupt", n, stopped)
 	}
-	code, stdout, errs := run(context.Background(), "train", "--mice", "1-2", "--data", ds, "--config", "tiny",
+	code, stdout, errs := runMain(context.Background(), "train", "--mice", "1-2", "--data", ds, "--config", "tiny",
 		"--out", out, "--resume", "--epochs", strconv.Itoa(stopped+1))
 	if code != 0 {
 		t.Fatalf("--resume after the interrupt: exit %d: %s", code, errs)
@@ -71,7 +70,7 @@ func TestTrainInterrupt(t *testing.T) {
 
 	// Stopped before any epoch finished: nothing to promise.
 	out = filepath.Join(dir, "early")
-	code, _, errs = run(cancelWhen(filepath.Join(out, "run.json")), append(train, "--out", out)...)
+	code, _, errs = runMain(cancelWhen(filepath.Join(out, "run.json")), append(train, "--out", out)...)
 	if code == 0 {
 		t.Fatal("an interrupted train exited 0")
 	}

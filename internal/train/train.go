@@ -95,6 +95,7 @@ type Trainer struct {
 	byName   map[string]*Param
 	grads    map[string][]float32
 	batches  map[string]*model.Batch // per session, reused every step
+	dropout  []model.DropoutSite     // the network's dropout sites (none without dropout)
 	frozen   func(name string) bool
 	progress func(Progress)
 }
@@ -126,7 +127,8 @@ func New(net *model.Network, sessions []Session, cfg Config, frozen ...string) (
 		return nil, err
 	}
 	t := &Trainer{net: net, cfg: cfg, sessions: sessions, train: map[string]*model.Window{}, val: map[string]*model.Window{},
-		opt: opt, byName: map[string]*Param{}, grads: map[string][]float32{}, batches: map[string]*model.Batch{}}
+		opt: opt, byName: map[string]*Param{}, grads: map[string][]float32{}, batches: map[string]*model.Batch{},
+		dropout: net.DropoutSites()}
 	t.frozen = func(name string) bool {
 		for _, p := range frozen {
 			if strings.HasPrefix(name, p) {
@@ -311,9 +313,9 @@ func (t *Trainer) modelBatch(b *data.Batch, key string, rng *rand.Rand) *model.B
 		}
 	}
 	var masks []float32
-	if sites := t.net.DropoutSites(); rng != nil && len(sites) > 0 {
+	if rng != nil && len(t.dropout) > 0 {
 		// Frozen modules run in evaluation mode: no dropout there (MODEL.md 8.2).
-		masks = model.DrawDropout(mb.Dropout, sites, b.N, t.frozen, rng)
+		masks = model.DrawDropout(mb.Dropout, t.dropout, b.N, t.frozen, rng)
 	}
 	mb.Dropout = masks
 	return mb
