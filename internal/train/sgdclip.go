@@ -12,6 +12,12 @@ import (
 // state of the wrong size.
 var ErrParam = errors.New("invalid parameter")
 
+// ErrNonFinite reports a gradient element that is NaN or ±Inf. Step refuses it before any
+// value changes: one such element would otherwise turn the parameter into NaN, and a NaN
+// geometry parameter (the monitor pose) silently blanks the retina without making the loss
+// non-finite.
+var ErrNonFinite = errors.New("non-finite gradient")
+
 // Param is one trainable tensor as the optimizer sees it, with the metadata of MODEL.md 1.6.
 // The optimizer reads and writes the slices in place; the caller owns them.
 type Param struct {
@@ -193,6 +199,12 @@ func (o *SgdClip) prepare(p *Param) error {
 	if len(p.Value) != n || len(p.Grad) != n {
 		return fmt.Errorf("parameter %q: shape %v holds %d values, got %d values and %d gradients: %w",
 			p.Name, p.Shape, n, len(p.Value), len(p.Grad), ErrParam)
+	}
+	for i, g := range p.Grad {
+		if g-g != 0 { // NaN or ±Inf
+			return fmt.Errorf("parameter %q: gradient element %d is %g (the step diverged: lower the learning rate or keep adaptive clipping on): %w",
+				p.Name, i, g, ErrNonFinite)
+		}
 	}
 	if s.momentum != nil && len(s.momentum) != n {
 		return fmt.Errorf("parameter %q: momentum state has %d values, shape %v holds %d (checkpoint does not match the model): %w",

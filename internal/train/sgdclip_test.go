@@ -401,18 +401,21 @@ func TestSgdClipErrors(t *testing.T) {
 		bad   func(p *Param)
 		state map[string][]float32
 		lr    float64
+		want  error // nil: ErrParam
 	}{
-		{"short values", func(p *Param) { p.Value = p.Value[:3] }, nil, 0.1},
-		{"short gradient", func(p *Param) { p.Grad = p.Grad[:3] }, nil, 0.1},
-		{"norm axis out of range", func(p *Param) { p.NormDims = []int{2} }, nil, 0.1},
-		{"norm axis twice", func(p *Param) { p.NormDims = []int{1, 1} }, nil, 0.1},
-		{"zero size", func(p *Param) { p.Shape = []int{0, 2} }, nil, 0.1},
-		{"zero scale", func(p *Param) { p.Scale = 0 }, nil, 0.1},
-		{"no name", func(p *Param) { p.Name = "" }, nil, 0.1},
-		{"duplicate name", func(p *Param) { p.Name = "g" }, nil, 0.1},
-		{"momentum size", func(p *Param) {}, map[string][]float32{"x": {0, 0}}, 0.1},
-		{"nan rate", func(p *Param) {}, nil, math.NaN()},
-		{"negative rate", func(p *Param) {}, nil, -1},
+		{"short values", func(p *Param) { p.Value = p.Value[:3] }, nil, 0.1, nil},
+		{"short gradient", func(p *Param) { p.Grad = p.Grad[:3] }, nil, 0.1, nil},
+		{"norm axis out of range", func(p *Param) { p.NormDims = []int{2} }, nil, 0.1, nil},
+		{"norm axis twice", func(p *Param) { p.NormDims = []int{1, 1} }, nil, 0.1, nil},
+		{"zero size", func(p *Param) { p.Shape = []int{0, 2} }, nil, 0.1, nil},
+		{"zero scale", func(p *Param) { p.Scale = 0 }, nil, 0.1, nil},
+		{"no name", func(p *Param) { p.Name = "" }, nil, 0.1, nil},
+		{"duplicate name", func(p *Param) { p.Name = "g" }, nil, 0.1, nil},
+		{"momentum size", func(p *Param) {}, map[string][]float32{"x": {0, 0}}, 0.1, nil},
+		{"nan rate", func(p *Param) {}, nil, math.NaN(), nil},
+		{"negative rate", func(p *Param) {}, nil, -1, nil},
+		{"nan gradient", func(p *Param) { p.Grad[2] = float32(math.NaN()) }, nil, 0.1, ErrNonFinite},
+		{"infinite gradient", func(p *Param) { p.Grad[0] = float32(math.Inf(-1)) }, nil, 0.1, ErrNonFinite},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -431,8 +434,12 @@ func TestSgdClipErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("Step succeeded, want an error")
 			}
-			if !math.IsNaN(c.lr) && c.lr >= 0 && !errors.Is(err, ErrParam) {
-				t.Errorf("err = %v, want ErrParam", err)
+			want := c.want
+			if want == nil {
+				want = ErrParam
+			}
+			if !math.IsNaN(c.lr) && c.lr >= 0 && !errors.Is(err, want) {
+				t.Errorf("err = %v, want %v", err, want)
 			}
 			if !slices.Equal(g.Value, before) || !g.HasGrad {
 				t.Error("a valid parameter was updated before the error was found")
