@@ -60,21 +60,22 @@ func DrawDropout(dst []float32, sites []DropoutSite, N int, off func(site string
 	for n := range N {
 		row := dst[n*D : (n+1)*D]
 		for _, s := range sites {
-			mask := row[:s.Width]
-			// A site that is off keeps every channel and draws nothing, so the other
-			// sites' masks are those drawn without it.
-			on := off == nil || !off(s.Name)
-			for c := range mask {
-				switch {
-				case !on:
+			mask, keep := row[:s.Width], float32(1/(1-s.Rate))
+			row = row[s.Width:]
+			if off != nil && off(s.Name) {
+				// A site that is off keeps every channel and draws nothing, so the other
+				// sites' masks are those drawn without it.
+				for c := range mask {
 					mask[c] = 1
-				case rng.Float64() < s.Rate:
+				}
+				continue
+			}
+			for c := range mask {
+				mask[c] = keep
+				if rng.Float64() < s.Rate {
 					mask[c] = 0
-				default:
-					mask[c] = float32(1 / (1 - s.Rate))
 				}
 			}
-			row = row[s.Width:]
 		}
 	}
 	return dst

@@ -66,6 +66,9 @@ func TestDropoutSites(t *testing.T) {
 	for _, s := range sites {
 		D += s.Width
 	}
+	if len(masks) != N*D {
+		t.Fatalf("DrawDropout gave %d mask values, want N·D = %d", len(masks), N*D)
+	}
 	for _, s := range sites {
 		var zeros int
 		for n := range N {

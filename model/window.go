@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -208,10 +209,7 @@ func (w *Window) letBatch(in *Batch) error {
 		switch {
 		case masks == nil: // no dropout: all ones
 			if w.ones == nil {
-				w.ones = make([]float32, size)
-				for i := range w.ones {
-					w.ones[i] = 1
-				}
+				w.ones = slices.Repeat([]float32{1}, size)
 			}
 			masks = w.ones
 		case len(masks) != size:
