@@ -244,6 +244,11 @@ func (j *trainJob) run(ctx context.Context, first int, mom map[string][]float32,
 		}
 		ts = append(ts, tsess)
 	}
+	if first == 0 && j.cfg.Train.Positions == train.PositionsRFMap {
+		if err := j.mapPositions(ctx, frames, ts); err != nil {
+			return err
+		}
+	}
 	slog.Info("compiling", "sessions", len(ts), "window", j.cfg.Train.Window, "batch", j.cfg.Train.BatchSize)
 	tr, err := train.New(j.net, ts, j.cfg.Train, j.frozen...)
 	if err != nil {

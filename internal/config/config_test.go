@@ -36,6 +36,7 @@ func TestParseErrors(t *testing.T) {
 		{"zero retina scale", "model:\n  perspective:\n    retina_scale: 0\n", "perspective.retina_scale 0"},
 		{"negative out gain", "model:\n  core:\n    recurrent:\n      out_gain: -1\n", "core.recurrent.out_gain -1"},
 		{"dropout out of range", "model:\n  modulation:\n    dropout: 1\n", "modulation.dropout 1, want [0, 1)"},
+		{"unknown position start", "train:\n  positions: rf\n", `train.positions "rf", want "center" or "rf_map"`},
 		{"not yaml", "model: [\n", "did not find expected node content"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

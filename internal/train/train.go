@@ -27,12 +27,22 @@ type Config struct {
 	Optimizer         SgdClipConfig `yaml:"optimizer"`
 	Schedule          CosineLR      `yaml:"schedule"`
 	Seed              uint64        `yaml:"seed"`
+	// Positions is where a new session's readout positions start: PositionsCenter (the
+	// released initialisation, every unit at the centre of the core's map) or PositionsRFMap
+	// (at each unit's receptive-field centre estimated from its training trials).
+	Positions string `yaml:"positions"`
 }
+
+// The values of Config.Positions.
+const (
+	PositionsCenter = "center"
+	PositionsRFMap  = "rf_map"
+)
 
 // DefaultConfig returns the released recipe (MODEL.md 7.7) with one cycle of 100 epochs.
 func DefaultConfig() Config {
 	return Config{Epochs: 100, BatchesPerEpoch: 500, ValidationBatches: 20, BatchSize: 4, Window: 100, Burnin: 10,
-		Optimizer: DefaultSgdClipConfig(), Schedule: DefaultCosineLR()}
+		Optimizer: DefaultSgdClipConfig(), Schedule: DefaultCosineLR(), Positions: PositionsCenter}
 }
 
 // Validate reports the first invalid field, named by its config key.
@@ -50,6 +60,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train.window %d, want at least 2 frames", c.Window)
 	case c.Burnin < 0 || c.Burnin >= c.Window:
 		return fmt.Errorf("train.burnin %d, want 0 to window−1 (%d)", c.Burnin, c.Window-1)
+	case c.Positions != PositionsCenter && c.Positions != PositionsRFMap:
+		return fmt.Errorf("train.positions %q, want %q or %q", c.Positions, PositionsCenter, PositionsRFMap)
 	}
 	if err := c.Optimizer.Validate(); err != nil {
 		return fmt.Errorf("train.optimizer: %w", err)

@@ -69,6 +69,10 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// initialDistance is the monitor centre's initial distance from the eye along the line of
+// sight, in monitor half-widths (MODEL.md 4.1 step 4).
+const initialDistance = 0.5
+
 // Params lists the module's parameters (shared by all streams, one set per session):
 // 693 for the released configuration (MODEL.md 5.4).
 func (c Config) Params() []nn.ParamSpec {
@@ -89,7 +93,7 @@ func (c Config) Params() []nn.ParamSpec {
 		return nn.ParamSpec{Name: name, Shape: []int{3}, Init: init, Scale: 1, Stream: -1}
 	}
 	ps = append(ps,
-		vec("perspective.monitor.center", nn.Values(0, 0, 0.5)),
+		vec("perspective.monitor.center", nn.Values(0, 0, initialDistance)),
 		vec("perspective.monitor.angles", nn.Zero()),
 		vec("perspective.monitor.center_std", nn.Const(0.05)),
 		vec("perspective.monitor.angle_std", nn.Const(0.05)),

@@ -70,6 +70,30 @@ func angularGrid(h, w int, degrees float64) [3][]float64 {
 	return rays
 }
 
+// StimulusToRetina returns where the stimulus pixel (px right, py down, origin at the
+// centre of the top-left pixel) appears on the retinal image at initialisation — the eye
+// looking straight ahead (identity rotation), the monitor at its initial pose, no jitter —
+// in the image's grid coordinates (gx right, gy down, −1 and 1 at the outer edges, as
+// bilinear sampling with align_corners false reads them). ok is false when the pixel lies
+// outside the retinal image. It inverts step 3–5 of Forward (MODEL.md 4.1).
+func (m *Module) StimulusToRetina(px, py float64) (gx, gy float64, ok bool) {
+	hIn, wIn := float64(m.stimH), float64(m.stimW)
+	hOut, wOut := float64(m.cfg.RetinaHeight), float64(m.cfg.RetinaWidth)
+	// Sampling coordinates of the pixel, then the monitor coordinates that Forward scales to them.
+	u := ((2*px+1)/wIn - 1) / (wIn / (wIn - 1) * (wOut - 1) / wOut)
+	v := ((2*py+1)/hIn - 1) / (wIn / hIn * wIn / (wIn - 1) * (hOut - 1) / hOut)
+	// The ray from the eye to the monitor point (u, v) at distance initialDistance.
+	ecc := math.Atan2(math.Hypot(u, v), initialDistance)
+	az := math.Atan2(v, u)
+	r := ecc / (m.cfg.RetinaDegrees * math.Pi / 180) // |(x, y)| on the retina grid
+	x, y := r*math.Cos(az), r*math.Sin(az)
+	// The grid's x is the sampling coordinate already; its y is scaled by (h/w)·(w−1)/w
+	// where the sampling coordinate of row i is lin(i, h)·(h−1)/h.
+	gx = x
+	gy = y * (wOut / hOut) * (wOut / (wOut - 1)) * ((hOut - 1) / hOut)
+	return gx, gy, math.Abs(gx) < 1 && math.Abs(gy) < 1
+}
+
 // Forward builds the retinal images of M frames (MODEL.md 4.1):
 //
 //	lum    [M, 1, H, W]  monitor luminance, (pixel/255)^power, computed by the caller (Luminance)

@@ -188,3 +188,39 @@ func TestLuminance(t *testing.T) {
 		t.Errorf("luminance of 0 and 255 = %v, %v, want exactly 0 and 1", got[0], got[255])
 	}
 }
+
+// TestStimulusToRetina follows rays forward from retinal pixels to the stimulus as
+// MODEL.md 4.1 writes them (identity eye rotation, monitor at (0, 0, 0.5) facing the eye)
+// and checks that StimulusToRetina brings each stimulus point back to its retinal pixel's
+// grid coordinates. 1e-9: the two directions are float64 expressions of the same geometry.
+func TestStimulusToRetina(t *testing.T) {
+	cfg := perspective.Default()
+	cfg.RetinaHeight, cfg.RetinaWidth = 32, 48
+	const hIn, wIn = 36, 64
+	m, err := perspective.New(cfg, hIn, wIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, w := float64(cfg.RetinaHeight), float64(cfg.RetinaWidth)
+	lin := func(i int, n float64) float64 { return -1 + 2*float64(i)/(n-1) }
+	for _, rc := range [][2]int{{0, 0}, {16, 24}, {5, 40}, {31, 47}, {20, 3}} {
+		x := lin(rc[1], w) * (w - 1) / w
+		y := lin(rc[0], h) * (h / w) * (w - 1) / w
+		ecc := math.Hypot(x, y) * cfg.RetinaDegrees * math.Pi / 180
+		az := math.Atan2(y, x)
+		ray := [3]float64{math.Sin(ecc) * math.Cos(az), math.Sin(ecc) * math.Sin(az), math.Cos(ecc)}
+		u, v := 0.5/ray[2]*ray[0], 0.5/ray[2]*ray[1]
+		xs := u * wIn / (wIn - 1) * (w - 1) / w
+		ys := v * wIn / hIn * wIn / (wIn - 1) * (h - 1) / h
+		px, py := ((xs+1)*wIn-1)/2, ((ys+1)*hIn-1)/2
+		gx, gy, ok := m.StimulusToRetina(px, py)
+		wantX, wantY := (2*float64(rc[1])+1)/w-1, (2*float64(rc[0])+1)/h-1
+		if math.Abs(gx-wantX) > 1e-9 || math.Abs(gy-wantY) > 1e-9 || !ok {
+			t.Errorf("retinal pixel (row %d, col %d) → stimulus (%.3f, %.3f) → grid (%.9f, %.9f, %v), want (%.9f, %.9f, true)",
+				rc[0], rc[1], px, py, gx, gy, ok, wantX, wantY)
+		}
+	}
+	if _, _, ok := m.StimulusToRetina(-1e4, 17.5); ok {
+		t.Error("a point far left of the stimulus is on the retina")
+	}
+}

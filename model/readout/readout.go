@@ -1,6 +1,8 @@
 package readout
 
 import (
+	"math"
+
 	G "gorgonia.org/gorgonia"
 
 	"github.com/fmcore/fmcore/model/nn"
@@ -59,4 +61,15 @@ func (m *Module) Forward(b *nn.Builder, p *nn.Params, core, pos *G.Node) *G.Node
 	w := b.Reshape(b.Transpose(p.Get("readout.features"), 1, 0), 1, C, 1, U)
 	r := b.Sum(b.BroadcastMul(feat, w, []byte{}, []byte{0, 2}), 1) // [N, T, U]
 	return b.BroadcastAdd(r, b.Reshape(p.Get("readout.bias"), 1, 1, U), nil, []byte{0, 1})
+}
+
+// maxPosition bounds the grid coordinate that PositionParam places a unit at, so that mu
+// stays finite and tanh keeps a usable gradient there.
+const maxPosition = 0.95
+
+// PositionParam returns the value of mu that puts a unit at grid coordinate g (x or y,
+// −1 to 1 across the core's map) at evaluation, where the position is tanh(mu):
+// atanh(g), with g clamped to ±0.95.
+func PositionParam(g float64) float32 {
+	return float32(math.Atanh(math.Max(-maxPosition, math.Min(maxPosition, g))))
 }

@@ -1,6 +1,7 @@
 package readout_test
 
 import (
+	"math"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -103,5 +104,15 @@ func TestParityFloat32(t *testing.T) {
 			res.CheckOutput("log_rates", res.Value(bb.logRate))
 			res.CheckOutput("positions", res.Value(bb.pos))
 		})
+	}
+}
+
+// TestPositionParam checks that tanh(PositionParam(g)) places a unit at g, and that
+// positions at or beyond the map's edge are held at ±0.95, where mu stays finite.
+func TestPositionParam(t *testing.T) {
+	for _, tc := range []struct{ g, want float64 }{{0, 0}, {0.3, 0.3}, {-0.8, -0.8}, {1, 0.95}, {-7, -0.95}} {
+		if got := math.Tanh(float64(readout.PositionParam(tc.g))); math.Abs(got-tc.want) > 1e-6 {
+			t.Errorf("tanh(PositionParam(%g)) = %g, want %g", tc.g, got, tc.want)
+		}
 	}
 }
