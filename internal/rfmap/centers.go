@@ -63,7 +63,9 @@ func (m *Mapper) Centers(cortex []float32, areas []string) (centers []float64, p
 	return centers, peaks, nil
 }
 
-// smooth blurs the gh×gw map c in place with the separable taps (renormalised at edges).
+// smooth blurs the gh×gw map c in place with the separable Gaussian taps, renormalised
+// where they fall outside the map so that the edges are not darkened. line holds
+// max(gh, gw) floats.
 func smooth(c []float32, gh, gw int, taps, line []float32) {
 	for y := range gh {
 		copy(line[:gw], c[y*gw:(y+1)*gw])

@@ -27,7 +27,7 @@ var ErrInput = errors.New("rfmap: invalid input")
 type Options struct {
 	Blur float64 // SD of the Gaussian blur of the motion energy, as a fraction of the frame width
 	Lag  float64 // time constant of the causal exponential that delays the energy, frames
-	Skip int     // frames left out at the start of each trial while the lag filter fills
+	Skip int     // frames left out at the start of each trial while the lag filter fills (≥ 1)
 	Pool float64 // SD of the cortical pooling kernel, µm; 0 pools nothing
 	Grid int     // the energy is block-averaged to at most Grid columns
 }
@@ -55,7 +55,8 @@ type Mapper struct {
 
 	// Scratch, grown to the longest trial.
 	prev, cur, tmp []float32 // [H·W] luminance of the previous and current frame, energy
-	line           []float32 // [max(H, W)] one row or column being blurred
+	block          []float32 // [P] energy averaged over the grid's blocks
+	line           []float32 // [max(gh, gw)] one row or column being blurred
 	mean           []float64 // [max(P, U)] column means
 	count          []int     // [max(P, U)] non-NaN entries per column
 	lag            []float32 // [P] lagged energy
@@ -68,18 +69,19 @@ func New(u, h, w int, opt Options) (*Mapper, error) {
 	switch {
 	case u < 1 || h < 2 || w < 2:
 		return nil, fmt.Errorf("%w: %d units of %d×%d frames, want at least 1 unit and 2×2 pixels", ErrInput, u, h, w)
-	case !(opt.Blur > 0 && opt.Blur < 1) || !(opt.Lag > 0 && opt.Lag < 1e4) || opt.Skip < 0 || !(opt.Pool >= 0) || opt.Grid < 2:
-		return nil, fmt.Errorf("%w: options %+v, want blur in (0, 1), lag in (0, 1e4) frames, skip ≥ 0, pool ≥ 0, grid ≥ 2", ErrInput, opt)
+	case !(opt.Blur > 0 && opt.Blur < 1) || !(opt.Lag > 0 && opt.Lag < 1e4) || opt.Skip < 1 || !(opt.Pool >= 0) || opt.Grid < 2:
+		return nil, fmt.Errorf("%w: options %+v, want blur in (0, 1), lag in (0, 1e4) frames, skip ≥ 1 (the first frame has no difference), pool ≥ 0, grid ≥ 2", ErrInput, opt)
 	}
 	k := max(1, (w+opt.Grid-1)/opt.Grid)
 	m := &Mapper{opt: opt, u: u, h: h, w: w, k: k, gh: max(1, h/k), gw: max(1, w/k)}
-	m.blur = gaussian(opt.Blur * float64(w))
+	m.blur = gaussian(opt.Blur * float64(m.gw)) // on the grid: cheap at any frame size
 	P := m.gh * m.gw
 	m.cross = make([]float32, u*P)
 	m.rr = make([]float64, u)
 	m.ff = make([]float64, P)
 	m.prev, m.cur, m.tmp = make([]float32, h*w), make([]float32, h*w), make([]float32, h*w)
-	m.line = make([]float32, max(h, w))
+	m.block = make([]float32, P)
+	m.line = make([]float32, max(m.gh, m.gw))
 	m.lag = make([]float32, P)
 	m.mean, m.count = make([]float64, max(P, u)), make([]int, max(P, u))
 	return m, nil
@@ -133,8 +135,11 @@ func (m *Mapper) Add(frames []uint8, responses []float32, T int) error {
 			d := m.cur[i] - m.prev[i]
 			m.tmp[i] = d * d
 		}
-		m.blurInPlace(m.tmp)
-		m.lagInto(m.tmp, a)
+		m.average(m.tmp)
+		smooth(m.block, m.gh, m.gw, m.blur, m.line)
+		for p, v := range m.block {
+			m.lag[p] = a*m.lag[p] + (1-a)*v
+		}
 		if t >= m.opt.Skip {
 			row := m.feat[(t-m.opt.Skip)*P : (t-m.opt.Skip+1)*P]
 			copy(row, m.lag)
@@ -195,24 +200,6 @@ func (m *Mapper) centreColumns(x []float32, rows, cols int) {
 	}
 }
 
-// blurInPlace blurs the H×W image x with the separable Gaussian, renormalising the taps
-// that fall outside the frame so that the edges are not darkened.
-func (m *Mapper) blurInPlace(x []float32) {
-	h, w := m.h, m.w
-	for y := range h { // rows
-		line := m.line[:w]
-		copy(line, x[y*w:(y+1)*w])
-		convolve(x[y*w:(y+1)*w], 1, line, m.blur)
-	}
-	for c := range w { // columns
-		line := m.line[:h]
-		for y := range h {
-			line[y] = x[y*w+c]
-		}
-		convolve(x[c:], w, line, m.blur)
-	}
-}
-
 // convolve writes the blur of line into dst[i·stride] for every i, with taps renormalised
 // at the ends.
 func convolve(dst []float32, stride int, line, taps []float32) {
@@ -231,8 +218,8 @@ func convolve(dst []float32, stride int, line, taps []float32) {
 	}
 }
 
-// lagInto block-averages the energy e [H, W] onto the grid and advances the lag filter.
-func (m *Mapper) lagInto(e []float32, a float32) {
+// average block-averages the energy e [H, W] onto the grid (m.block).
+func (m *Mapper) average(e []float32) {
 	k, gw := m.k, m.gw
 	inv := 1 / float32(k*k)
 	for gy := range m.gh {
@@ -244,8 +231,7 @@ func (m *Mapper) lagInto(e []float32, a float32) {
 					s += v
 				}
 			}
-			p := gy*gw + gx
-			m.lag[p] = a*m.lag[p] + (1-a)*s*inv
+			m.block[gy*gw+gx] = s * inv
 		}
 	}
 }
