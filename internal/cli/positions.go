@@ -33,16 +33,23 @@ func (j *trainJob) mapPositions(ctx context.Context, frames data.FrameSource, se
 		if err != nil {
 			return fmt.Errorf("session %s: receptive-field mapping: %w", ts.Key, err)
 		}
+		bar := newProgress(j.io.Err, "mapping "+ts.Key, "trials")
+		total, done := j.sessions[i].data.Kept(data.TierTrain), 0
 		for b, err := range ts.Train.Sequential(ctx, data.SequenceTrials) {
 			if err != nil {
+				bar.Finish()
 				return fmt.Errorf("session %s: receptive-field mapping: %w", ts.Key, err)
 			}
 			for n := range b.N {
 				if err := mp.Add(b.Frames[n*b.T*hw:(n+1)*b.T*hw], b.Targets[n*b.T*U:(n+1)*b.T*U], b.T); err != nil {
+					bar.Finish()
 					return fmt.Errorf("session %s: receptive-field mapping: %w", ts.Key, err)
 				}
 			}
+			done += b.N
+			bar.Update(done, total)
 		}
+		bar.Finish()
 		centers, peaks, err := mp.Centers(units.PositionUM, units.Area)
 		if err != nil {
 			return fmt.Errorf("session %s: receptive-field mapping: %w (set train.positions: %s to start at the map's centre)", ts.Key, err, train.PositionsCenter)
