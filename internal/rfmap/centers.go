@@ -55,10 +55,10 @@ func (m *Mapper) Centers(cortex []float32, areas []string) (centers []float64, p
 			centers[2*u], centers[2*u+1] = float64(m.w-1)/2, float64(m.h-1)/2
 			continue
 		}
-		gx, gy, peak := peak(corr[u*P:(u+1)*P], m.gh, m.gw)
+		gx, gy, v := peak(corr[u*P:(u+1)*P], m.gh, m.gw)
 		centers[2*u] = (gx+0.5)*float64(m.k) - 0.5
 		centers[2*u+1] = (gy+0.5)*float64(m.k) - 0.5
-		peaks[u] = peak
+		peaks[u] = v
 	}
 	return centers, peaks, nil
 }
