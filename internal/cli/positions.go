@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/fmcore/fmcore/data"
+	"github.com/fmcore/fmcore/internal/metrics"
 	"github.com/fmcore/fmcore/internal/rfmap"
 	"github.com/fmcore/fmcore/internal/train"
 	"github.com/fmcore/fmcore/model"
@@ -22,63 +22,60 @@ import (
 // carried through the perspective's initial geometry onto the core's map.
 func (j *trainJob) mapPositions(ctx context.Context, frames data.FrameSource, sessions []train.Session) error {
 	for _, ts := range sessions {
-		start := time.Now()
-		i := slices.IndexFunc(j.sessions, func(s *session) bool { return s.key == ts.Key })
-		rec := j.sessions[i].data.Recording()
-		units := rec.Units
-		U := units.Len()
-		f := frames.Format()
-		hw := f.Height * f.Width
-		mp, err := rfmap.New(U, f.Height, f.Width, rfmap.DefaultOptions(rec.RateHz))
-		if err != nil {
-			return fmt.Errorf("session %s: receptive-field mapping: %w", ts.Key, err)
+		if err := j.mapSession(ctx, frames, ts); err != nil {
+			return fmt.Errorf("session %s: receptive-field mapping: %w (or set train.positions: %s to start at the map's centre)", ts.Key, err, train.PositionsCenter)
 		}
-		bar := newProgress(j.io.Err, "mapping "+ts.Key, "trials")
-		total, done := j.sessions[i].data.Kept(data.TierTrain), 0
-		for b, err := range ts.Train.Sequential(ctx, data.SequenceTrials) {
-			if err != nil {
-				bar.Finish()
-				return fmt.Errorf("session %s: receptive-field mapping: %w", ts.Key, err)
-			}
-			for n := range b.N {
-				if err := mp.Add(b.Frames[n*b.T*hw:(n+1)*b.T*hw], b.Targets[n*b.T*U:(n+1)*b.T*U], b.T); err != nil {
-					bar.Finish()
-					return fmt.Errorf("session %s: receptive-field mapping: %w", ts.Key, err)
-				}
-			}
-			done += b.N
-			bar.Update(done, total)
-		}
-		bar.Finish()
-		centers, peaks, err := mp.Centers(units.PositionUM, units.Area)
-		if err != nil {
-			return fmt.Errorf("session %s: receptive-field mapping: %w (set train.positions: %s to start at the map's centre)", ts.Key, err, train.PositionsCenter)
-		}
-		persp := j.net.Sessions[ts.Key].Perspective
-		mu := make([]float32, 2*U)
-		outside := 0
-		for u := range U {
-			gx, gy, ok := persp.StimulusToRetina(centers[2*u], centers[2*u+1])
-			if !ok {
-				outside++
-			}
-			mu[2*u], mu[2*u+1] = readout.PositionParam(gx), readout.PositionParam(gy)
-		}
-		if err := j.net.SetValue(model.ParamKey(ts.Key, "readout.mu"), mu); err != nil {
-			return err
-		}
-		slog.Info("readout positions mapped", "session", ts.Key, "frames", mp.Frames(), "pooled", units.PositionUM != nil,
-			"median_peak_corr", median32(peaks), "outside_retina", outside, "seconds", math.Round(time.Since(start).Seconds()*10)/10)
 	}
 	return nil
 }
 
-// median32 returns the median of v (NaN when empty).
-func median32(v []float32) float64 {
-	if len(v) == 0 {
-		return math.NaN()
+// mapSession maps one session's positions (mapPositions).
+func (j *trainJob) mapSession(ctx context.Context, frames data.FrameSource, ts train.Session) error {
+	start := time.Now()
+	sess := ts.Train.Session()
+	rec := sess.Recording()
+	units := rec.Units
+	U := units.Len()
+	f := frames.Format()
+	hw := f.Height * f.Width
+	mp, err := rfmap.New(U, f.Height, f.Width, rfmap.DefaultOptions(rec.RateHz))
+	if err != nil {
+		return err
 	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return float64(s[len(s)/2])
+	bar := newProgress(j.io.Err, "mapping "+ts.Key, "trials")
+	defer bar.Finish()
+	total, done := sess.Kept(data.TierTrain), 0
+	for b, err := range ts.Train.Sequential(ctx, data.SequenceTrials) {
+		if err != nil {
+			return err
+		}
+		for n := range b.N {
+			if err := mp.Add(b.Frames[n*b.T*hw:(n+1)*b.T*hw], b.Targets[n*b.T*U:(n+1)*b.T*U], b.T); err != nil {
+				return err
+			}
+		}
+		done += b.N
+		bar.Update(done, total)
+	}
+	centers, peaks, err := mp.Centers(units.PositionUM, units.Area)
+	if err != nil {
+		return err
+	}
+	persp := j.net.Sessions[ts.Key].Perspective
+	mu := make([]float32, 2*U)
+	outside := 0
+	for u := range U {
+		gx, gy, ok := persp.StimulusToRetina(centers[2*u], centers[2*u+1])
+		if !ok {
+			outside++
+		}
+		mu[2*u], mu[2*u+1] = readout.PositionParam(gx), readout.PositionParam(gy)
+	}
+	if err := j.net.SetValue(model.ParamKey(ts.Key, "readout.mu"), mu); err != nil {
+		return err
+	}
+	bar.Finish()
+	slog.Info("readout positions mapped", "session", ts.Key, "frames", mp.Frames(), "pooled", units.PositionUM != nil,
+		"median_peak_corr", metrics.Median(peaks), "outside_retina", outside, "seconds", math.Round(time.Since(start).Seconds()*10)/10)
+	return nil
 }

@@ -15,7 +15,7 @@ const smoothGrid = 1.0
 // map with those of the same area within three pooling SDs; with cortex nil (positions
 // unknown) or Options.Pool 0, each unit stands alone. A unit whose responses never vary
 // gets the frame centre and peak 0.
-func (m *Mapper) Centers(cortex []float32, areas []string) (centers []float64, peaks []float32, err error) {
+func (m *Mapper) Centers(cortex []float32, areas []string) (centers, peaks []float64, err error) {
 	U, P := m.u, m.gh*m.gw
 	if m.n == 0 {
 		return nil, nil, fmt.Errorf("%w: no frames accumulated (every trial shorter than %d frames?)", ErrInput, m.opt.Skip+2)
@@ -49,7 +49,7 @@ func (m *Mapper) Centers(cortex []float32, areas []string) (centers []float64, p
 		corr = m.poolNeighbours(corr, cortex, areas)
 	}
 	centers = make([]float64, 2*U)
-	peaks = make([]float32, U)
+	peaks = make([]float64, U)
 	for u := range U {
 		if m.rr[u] <= 0 {
 			centers[2*u], centers[2*u+1] = float64(m.w-1)/2, float64(m.h-1)/2
@@ -58,7 +58,7 @@ func (m *Mapper) Centers(cortex []float32, areas []string) (centers []float64, p
 		gx, gy, v := peak(corr[u*P:(u+1)*P], m.gh, m.gw)
 		centers[2*u] = (gx+0.5)*float64(m.k) - 0.5
 		centers[2*u+1] = (gy+0.5)*float64(m.k) - 0.5
-		peaks[u] = v
+		peaks[u] = float64(v)
 	}
 	return centers, peaks, nil
 }

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 
+	"github.com/fmcore/fmcore/internal/metrics"
 	"github.com/fmcore/fmcore/internal/sim/mouse"
 	"github.com/fmcore/fmcore/internal/sim/stimulus"
 )
@@ -63,16 +63,16 @@ func medianError(centers []float64, truth []float32) float64 {
 	for u := range d {
 		d[u] = math.Hypot(centers[2*u]-float64(truth[2*u]), centers[2*u+1]-float64(truth[2*u+1]))
 	}
-	slices.Sort(d)
-	return d[len(d)/2]
+	return metrics.Median(d)
 }
 
 // TestCentersOfDigitalMouse maps the receptive fields of a digital mouse from 10 minutes
 // of noisy responses to natural-like clips (300 units at the simulator's default noise).
 // When written: frame centre 16.5 px off (median), each unit alone 15.4 px, pooled over
-// cortical neighbours 5.9 px. The bounds: the core map of configs/small.yaml has cells of
-// about 10 pixels and the readout position's gradient reaches about one cell, so at most
-// 7 px; and pooling must at least halve the error of each unit alone and of the centre.
+// cortical neighbours 5.9 px. The bounds: a cell of the core map of configs/small.yaml
+// spans about 13 pixels (25° of the retina's 150°) and the readout position's gradient
+// reaches about one cell, so at most 7 px (about half a cell); and pooling must at least
+// halve the error of each unit alone and of the centre.
 func TestCentersOfDigitalMouse(t *testing.T) {
 	truth, mp := digitalMouse(t, 300, 60)
 	if want := 60 * (300 - DefaultOptions(30).Skip); mp.Frames() != want {

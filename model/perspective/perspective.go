@@ -80,8 +80,9 @@ func (m *Module) StimulusToRetina(px, py float64) (gx, gy float64, ok bool) {
 	hIn, wIn := float64(m.stimH), float64(m.stimW)
 	hOut, wOut := float64(m.cfg.RetinaHeight), float64(m.cfg.RetinaWidth)
 	// Sampling coordinates of the pixel, then the monitor coordinates that Forward scales to them.
-	u := ((2*px+1)/wIn - 1) / (wIn / (wIn - 1) * (wOut - 1) / wOut)
-	v := ((2*py+1)/hIn - 1) / (wIn / hIn * wIn / (wIn - 1) * (hOut - 1) / hOut)
+	kx, ky := m.samplingFactors()
+	u := ((2*px+1)/wIn - 1) / kx
+	v := ((2*py+1)/hIn - 1) / ky
 	// The ray from the eye to the monitor point (u, v) at distance initialDistance.
 	ecc := math.Atan2(math.Hypot(u, v), initialDistance)
 	az := math.Atan2(v, u)
@@ -184,11 +185,7 @@ func (m *Module) Forward(b *nn.Builder, p *nn.Params, lum, eye, jitter *G.Node) 
 			u, v = b.Add(u, du), b.Add(v, dv)
 		}
 	}
-	// The reference's sampling factors (MODEL.md 4.1 step 5), copied for parity.
-	hIn, wIn := float64(m.stimH), float64(m.stimW)
-	hOut, wOut := float64(m.cfg.RetinaHeight), float64(m.cfg.RetinaWidth)
-	kx := wIn / (wIn - 1) * (wOut - 1) / wOut
-	ky := wIn / hIn * wIn / (wIn - 1) * (hOut - 1) / hOut
+	kx, ky := m.samplingFactors()
 	grid := b.Concat(2, b.Reshape(b.Scale(u, kx), M, P, 1), b.Reshape(b.Scale(v, ky), M, P, 1)) // [M, P, 2]
 	img := b.GridSample(lum, grid, m.cfg.Periphery == PeripheryExtend)                          // [M, 1, P]
 
@@ -199,6 +196,15 @@ func (m *Module) Forward(b *nn.Builder, p *nn.Params, lum, eye, jitter *G.Node) 
 	out := b.BroadcastAdd(b.BroadcastMul(curved, b.Reshape(p.Get("perspective.retina_pixel.scale"), 1, 1), nil, []byte{0, 1}),
 		b.Reshape(p.Get("perspective.retina_pixel.offset"), 1, 1), nil, []byte{0, 1})
 	return b.Reshape(out, M, 1, m.cfg.RetinaHeight, m.cfg.RetinaWidth)
+}
+
+// samplingFactors returns the factors that scale monitor coordinates (u, v) to the
+// stimulus's sampling coordinates: the reference's mix of input- and output-size factors
+// (MODEL.md 4.1 step 5), copied for parity.
+func (m *Module) samplingFactors() (kx, ky float64) {
+	hIn, wIn := float64(m.stimH), float64(m.stimW)
+	hOut, wOut := float64(m.cfg.RetinaHeight), float64(m.cfg.RetinaWidth)
+	return wIn / (wIn - 1) * (wOut - 1) / wOut, wIn / hIn * wIn / (wIn - 1) * (hOut - 1) / hOut
 }
 
 // rotation returns the entries R_ij (row-major, each [M, 1]) of R = Rz(a_z)·Ry(a_y)·Rx(a_x)
