@@ -31,6 +31,12 @@ type Config struct {
 	// released initialisation, every unit at the centre of the core's map) or PositionsRFMap
 	// (at each unit's receptive-field centre estimated from its training trials).
 	Positions string `yaml:"positions"`
+	// SessionsPerStep is how many sessions, drawn anew each step without replacement, give
+	// a step its gradient: 0 (or at least the number of sessions) for all of them, as
+	// released (MODEL.md 8.1). Fewer make a step proportionally cheaper, so the core takes
+	// more steps in the same time; each session's own modules are updated on the steps
+	// that draw it.
+	SessionsPerStep int `yaml:"sessions_per_step"`
 }
 
 // The values of Config.Positions.
@@ -60,6 +66,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train.window %d, want at least 2 frames", c.Window)
 	case c.Burnin < 0 || c.Burnin >= c.Window:
 		return fmt.Errorf("train.burnin %d, want 0 to window−1 (%d)", c.Burnin, c.Window-1)
+	case c.SessionsPerStep < 0:
+		return fmt.Errorf("train.sessions_per_step %d, want 0 (every session) or more", c.SessionsPerStep)
 	case c.Positions != PositionsCenter && c.Positions != PositionsRFMap:
 		return fmt.Errorf("train.positions %q, want %q or %q", c.Positions, PositionsCenter, PositionsRFMap)
 	}
@@ -107,6 +115,7 @@ type Trainer struct {
 	byName   map[string]*Param
 	grads    map[string][]float32
 	batches  map[string]*model.Batch // per session, reused every step
+	order    []int                   // session indices, shuffled when a step draws some of them
 	dropout  []model.DropoutSite     // the network's dropout sites (none without dropout)
 	frozen   func(name string) bool
 	progress func(Progress)
@@ -140,7 +149,7 @@ func New(net *model.Network, sessions []Session, cfg Config, frozen ...string) (
 	}
 	t := &Trainer{net: net, cfg: cfg, sessions: sessions, train: map[string]*model.Window{}, val: map[string]*model.Window{},
 		opt: opt, byName: map[string]*Param{}, grads: map[string][]float32{}, batches: map[string]*model.Batch{},
-		dropout: net.DropoutSites()}
+		dropout: net.DropoutSites(), order: make([]int, len(sessions))}
 	t.frozen = func(name string) bool {
 		for _, p := range frozen {
 			if strings.HasPrefix(name, p) {
@@ -214,6 +223,9 @@ func (t *Trainer) epoch(ctx context.Context, epoch int) (Report, error) {
 		defer stop()
 		next[i] = n
 	}
+	for i := range t.order {
+		t.order[i] = i // each epoch's draws depend on its seed alone, as --resume needs
+	}
 	S := t.net.Config.Streams
 	var lossSum float64
 	for step := range t.cfg.BatchesPerEpoch {
@@ -222,7 +234,9 @@ func (t *Trainer) epoch(ctx context.Context, epoch int) (Report, error) {
 		}
 		drawn := make([]int, S)
 		var stepLoss float64
-		for i, s := range t.sessions {
+		run := t.stepSessions(rng)
+		for _, i := range run {
+			s := t.sessions[i]
 			b, err, ok := next[i]()
 			if !ok {
 				return r, fmt.Errorf("train: epoch %d step %d: session %s ran out of training batches", epoch, step, s.Key)
@@ -240,7 +254,7 @@ func (t *Trainer) epoch(ctx context.Context, epoch int) (Report, error) {
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return r, fmt.Errorf("train: epoch %d step %d: session %s: loss is %v", epoch, step, s.Key, loss)
 			}
-			stepLoss += loss / float64(len(t.sessions))
+			stepLoss += loss / float64(len(run))
 			t.markSession(s.Key, stream)
 		}
 		t.markCore(drawn)
@@ -249,7 +263,7 @@ func (t *Trainer) epoch(ctx context.Context, epoch int) (Report, error) {
 		}
 		lossSum += stepLoss
 		r.Steps++
-		r.Frames += len(t.sessions) * t.cfg.BatchSize * t.cfg.Window
+		r.Frames += len(run) * t.cfg.BatchSize * t.cfg.Window
 		if t.progress != nil {
 			t.progress(Progress{Epoch: epoch, Done: step + 1, Total: t.cfg.BatchesPerEpoch, Loss: lossSum / float64(r.Steps), LR: lr})
 		}
@@ -263,6 +277,21 @@ func (t *Trainer) epoch(ctx context.Context, epoch int) (Report, error) {
 	}
 	r.Duration = time.Since(start)
 	return r, nil
+}
+
+// stepSessions returns the indices of the sessions that train this step: all of them in
+// order, or Config.SessionsPerStep of them drawn from rng without replacement (a partial
+// Fisher–Yates shuffle of t.order).
+func (t *Trainer) stepSessions(rng *rand.Rand) []int {
+	k := t.cfg.SessionsPerStep
+	if k == 0 || k >= len(t.order) {
+		return t.order
+	}
+	for i := range k {
+		j := i + rng.IntN(len(t.order)-i)
+		t.order[i], t.order[j] = t.order[j], t.order[i]
+	}
+	return t.order[:k]
 }
 
 // markSession flags the gradients one session's window produced with stream s: its
