@@ -69,10 +69,11 @@ func medianError(centers []float64, truth []float32) float64 {
 // TestCentersOfDigitalMouse maps the receptive fields of a digital mouse from 10 minutes
 // of noisy responses to natural-like clips (300 units at the simulator's default noise).
 // When written: frame centre 16.5 px off (median), each unit alone 15.4 px, pooled over
-// cortical neighbours 5.9 px. The bounds: a cell of the core map of configs/small.yaml
-// spans about 13 pixels (25° of the retina's 150°) and the readout position's gradient
-// reaches about one cell, so at most 7 px (about half a cell); and pooling must at least
-// halve the error of each unit alone and of the centre.
+// cortical neighbours 5.9 px. The bounds: a cell of the release's 16×24 core map at a
+// quarter of its resolution (4×6) spans about 13 pixels (25° of the retina's 150°;
+// configs/small.yaml's 8×12 map halves it) and the readout position's gradient reaches
+// about one cell, so at most 7 px (about half a 4×6 cell, one 8×12 cell); and pooling must
+// at least halve the error of each unit alone and of the centre.
 func TestCentersOfDigitalMouse(t *testing.T) {
 	truth, mp := digitalMouse(t, 300, 60)
 	if want := 60 * (300 - DefaultOptions(30).Skip); mp.Frames() != want {
