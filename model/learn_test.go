@@ -268,7 +268,7 @@ func visualCorr(t *testing.T, teacher, student *model.Window, held []heldOut) fl
 //
 // This setup: 0.45 after 100 steps, 0.80 after 200, 0.87 after 300, 0.92 after 400 and
 // 0.927 after 500, visual part 0.903; held-out loss 0.811 against 0.856 for the best
-// per-unit constant and 0.807 for the teacher itself; about 85 s. With the released output
+// per-unit constant and 0.807 for the teacher itself; about 94 s. With the released output
 // gain (1) and 400 steps with the decay from step 250 (sessions 4–10): 0.865, visual part
 // 0.846, grey-screen part (behaviour and eye) 0.82–0.85. Tried with that gain and not kept
 // (400 steps unless said): a
@@ -290,7 +290,7 @@ func visualCorr(t *testing.T, teacher, student *model.Window, held []heldOut) fl
 // (0.834 and 0.629; visual part 0.880 and 0.751), not higher.
 func TestTeacherStudent(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains the tiny network for 500 steps (about 85 s)")
+		t.Skip("trains the tiny network for 500 steps (about 94 s)")
 	}
 	f, err := config.Load("tiny")
 	if err != nil {

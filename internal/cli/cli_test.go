@@ -84,3 +84,27 @@ func tinyDataset(t *testing.T) (ds, dir string) {
 	}
 	return ds, dir
 }
+
+// tinyConfig writes configs/tiny.yaml to path with each old→new replacement made once and
+// trainLines (indented YAML lines) appended to its train section, and returns path.
+func tinyConfig(t *testing.T, path, trainLines string, oldNew ...string) string {
+	t.Helper()
+	tiny, err := os.ReadFile("../../configs/tiny.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(tiny)
+	if !strings.HasSuffix(text, "    warmup_cycles: 1\n") {
+		t.Fatal("configs/tiny.yaml no longer ends with its train.schedule section; update tinyConfig")
+	}
+	for i := 0; i+1 < len(oldNew); i += 2 {
+		if !strings.Contains(text, oldNew[i]) {
+			t.Fatalf("configs/tiny.yaml has no %q to replace", oldNew[i])
+		}
+		text = strings.Replace(text, oldNew[i], oldNew[i+1], 1)
+	}
+	if err := os.WriteFile(path, []byte(text+trainLines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

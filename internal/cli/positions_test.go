@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,20 +32,10 @@ func TestTrainMapsPositions(t *testing.T) {
 		"--minutes", "4", "--reliability", "0.97", "--test-clips", "1", "--repeats", "2", "--domains", "gabor", "--seed", "5"); code != 0 {
 		t.Fatalf("simulate: exit %d: %s", code, errs)
 	}
-	tiny, err := os.ReadFile("../../configs/tiny.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasSuffix(string(tiny), "    warmup_cycles: 1\n") {
-		t.Fatal("configs/tiny.yaml no longer ends with its train.schedule section; update this test")
-	}
 	// The tiny network at the simulator's 64×36 frames: at tiny's 32×18 the finest
 	// gratings of the digital mice are averaged away.
-	text := strings.Replace(strings.Replace(string(tiny), "stimulus_height: 18", "stimulus_height: 36", 1), "stimulus_width: 32", "stimulus_width: 64", 1)
-	cfg := filepath.Join(dir, "mapped.yaml")
-	if err := os.WriteFile(cfg, []byte(text+"  positions: rf_map\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg := tinyConfig(t, filepath.Join(dir, "mapped.yaml"), "  positions: rf_map\n",
+		"stimulus_height: 18", "stimulus_height: 36", "stimulus_width: 32", "stimulus_width: 64")
 	out := filepath.Join(dir, "run")
 	code, _, errs := runMain(context.Background(), "train", "--mice", "1", "--data", ds, "--config", cfg, "--epochs", "1", "--out", out)
 	if code != 0 {

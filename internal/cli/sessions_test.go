@@ -22,17 +22,7 @@ func TestSessionsPerStep(t *testing.T) {
 		t.Skip("trains the tiny network three times")
 	}
 	ds, dir := tinyDataset(t)
-	tiny, err := os.ReadFile("../../configs/tiny.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasSuffix(string(tiny), "    warmup_cycles: 1\n") {
-		t.Fatal("configs/tiny.yaml no longer ends with its train.schedule section; update this test")
-	}
-	cfg := filepath.Join(dir, "one.yaml")
-	if err := os.WriteFile(cfg, append(tiny, "  sessions_per_step: 1\n  seed: 2\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg := tinyConfig(t, filepath.Join(dir, "one.yaml"), "  sessions_per_step: 1\n  seed: 2\n")
 	train := func(out string, args ...string) string {
 		t.Helper()
 		code, stdout, errs := runMain(context.Background(), append([]string{"train", "--mice", "1-2", "--data", ds, "--config", cfg, "--out", filepath.Join(dir, out)}, args...)...)

@@ -37,6 +37,7 @@ func TestParseErrors(t *testing.T) {
 		{"negative out gain", "model:\n  core:\n    recurrent:\n      out_gain: -1\n", "core.recurrent.out_gain -1"},
 		{"dropout out of range", "model:\n  modulation:\n    dropout: 1\n", "modulation.dropout 1, want [0, 1)"},
 		{"unknown position start", "train:\n  positions: rf\n", `train.positions "rf", want "center" or "rf_map"`},
+		{"negative sessions per step", "train:\n  sessions_per_step: -1\n", "train.sessions_per_step -1, want 0 (every session) or more"},
 		{"not yaml", "model: [\n", "did not find expected node content"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

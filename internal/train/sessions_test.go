@@ -4,7 +4,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -38,14 +37,5 @@ func TestStepSessions(t *testing.T) {
 		if math.Abs(float64(c)-draws*0.4) > 5*sd {
 			t.Errorf("session %d drawn %d times in %d steps, want %.0f ± %.0f", i, c, draws, draws*0.4, 5*sd)
 		}
-	}
-}
-
-// TestSessionsPerStepValidated checks that a negative count is refused by name.
-func TestSessionsPerStepValidated(t *testing.T) {
-	c := DefaultConfig()
-	c.SessionsPerStep = -1
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "train.sessions_per_step") {
-		t.Errorf("sessions_per_step −1: error %v, want one naming train.sessions_per_step", err)
 	}
 }
