@@ -142,7 +142,8 @@ type Mouse struct {
 // FindSessions finds every recording (*.h5, *.hdf5; hidden files and folders skipped)
 // below dir, reads each header with header (h5.ReadHeader, say) and groups the sessions
 // by mouse. Mice are sorted by number (non-numeric ids after, by name). A session that
-// appears in two files is an error naming both.
+// appears in two files is an error naming both. dir may be a symbolic link to the folder;
+// the sessions' paths are then given under dir.
 func FindSessions(dir string, header func(path string) (Recording, error)) ([]Mouse, error) {
 	st, err := os.Stat(dir)
 	switch {
@@ -151,12 +152,16 @@ func FindSessions(dir string, header func(path string) (Recording, error)) ([]Mo
 	case !st.IsDir():
 		return nil, fmt.Errorf("dataset %s: not a folder: point at the folder that holds the recordings", dir)
 	}
+	root, err := filepath.EvalSymlinks(dir) // WalkDir does not enter a link
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", dir, err)
+	}
 	var files []string
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		hidden := p != dir && strings.HasPrefix(d.Name(), ".")
+		hidden := p != root && strings.HasPrefix(d.Name(), ".")
 		switch {
 		case d.IsDir() && hidden:
 			return filepath.SkipDir
@@ -164,7 +169,11 @@ func FindSessions(dir string, header func(path string) (Recording, error)) ([]Mo
 			return nil
 		}
 		if ext := strings.ToLower(filepath.Ext(p)); ext == ".h5" || ext == ".hdf5" {
-			files = append(files, p)
+			rel, err := filepath.Rel(root, p)
+			if err != nil {
+				return err
+			}
+			files = append(files, filepath.Join(dir, rel))
 		}
 		return nil
 	})

@@ -117,6 +117,19 @@ func TestFindSessions(t *testing.T) {
 		t.Errorf("mice %v, want %v", got, want)
 	}
 
+	// A link to the folder finds the same sessions, under the link's path.
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	linked, err := FindSessions(link, header)
+	if err != nil {
+		t.Fatalf("through a link: %v", err)
+	}
+	if len(linked) != len(mice) || linked[0].Sessions[0].Path != filepath.Join(link, "sub", "m2_s1.hdf5") {
+		t.Errorf("through a link: %d mice, first session at %s", len(linked), linked[0].Sessions[0].Path)
+	}
+
 	t.Run("select", func(t *testing.T) {
 		for _, c := range []struct {
 			sel  string

@@ -7,11 +7,14 @@
 #      8 and 16 minutes of data, each evaluated on the natural test clips,
 #   5. the tables of docs/RESULTS.md assembled from the evaluation.json files.
 # Usage: scripts/reproduce.sh [OUT]   (default OUT=reproduce; needs make deps done)
-# EPOCHS (default: configs/small.yaml's 12) and FT_EPOCHS (default 4) set the epochs of the
-# foundation and of each fine-tuning run, each in one cosine cycle: 16 fine-tunings of 12
-# epochs (about 28 s each) would take about 1 h 40 min, 4 epochs keep the whole within 3 hours. Steps
-# already done in OUT (the dataset, finished runs, finished evaluations) are kept, so a
-# stopped run continues; the time reported is that of every invocation on OUT together.
+# EPOCHS (default 40) sets the foundation's epochs of configs/small.yaml's 40 steps, in one
+# cosine cycle (about 2.1 min per epoch on 2 cores: 40 epochs about 84 min); FT_EPOCHS
+# (default 4) and FT_STEPS (default 20) set each fine-tuning run's epochs and steps per epoch,
+# in one cosine cycle whose first epoch warms up, so that the rate decays to the end
+# (80 steps, about 2 min per run). Session 12 measured 1 h 59 min for EPOCHS=20 with 2
+# fine-tuning epochs of 40 steps; the defaults add about 45 min to that. Steps already done in
+# OUT (the dataset, finished runs, finished evaluations) are kept, so a stopped run
+# continues; the time reported is that of every invocation on OUT together.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-reproduce}
@@ -23,16 +26,18 @@ before=$(cat "$OUT/seconds" 2>/dev/null || echo 0)
 trap 'echo $((before + $(date +%s) - start)) > "$OUT/seconds"' EXIT
 log() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "$OUT/reproduce.log"; }
 
-# recipe NAME EPOCHS writes OUT/NAME.yaml, configs/small.yaml with EPOCHS epochs in one
-# cosine cycle, and prints its path.
+# recipe NAME EPOCHS STEPS writes OUT/NAME.yaml, configs/small.yaml with EPOCHS epochs of
+# STEPS steps in one cosine cycle, and prints its path.
 recipe() {
-  sed "s/^  epochs: .*/  epochs: $2/; s/^    cycle_size: .*/    cycle_size: $2/" configs/small.yaml > "$OUT/$1.yaml"
+  sed "s/^  epochs: .*/  epochs: $2/; s/^    cycle_size: .*/    cycle_size: $2/; s/^  batches_per_epoch: .*/  batches_per_epoch: $3/" \
+    configs/small.yaml > "$OUT/$1.yaml"
   echo "$OUT/$1.yaml"
 }
-EPOCHS=${EPOCHS:-$(sed -n 's/^  epochs: *//p' configs/small.yaml)}
+EPOCHS=${EPOCHS:-40}
 FT_EPOCHS=${FT_EPOCHS:-4}
-CONFIG=$(recipe foundation "$EPOCHS")
-FT_CONFIG=$(recipe finetune "$FT_EPOCHS")
+FT_STEPS=${FT_STEPS:-20}
+CONFIG=$(recipe foundation "$EPOCHS" "$(sed -n 's/^  batches_per_epoch: *//p' configs/small.yaml)")
+FT_CONFIG=$(recipe finetune "$FT_EPOCHS" "$FT_STEPS")
 
 # finished DIR EPOCHS: whether the run in DIR trained all its EPOCHS epochs (its log has a
 # line per finished epoch; a stopped run has a checkpoint, and a best model, before that).
