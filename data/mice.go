@@ -142,8 +142,8 @@ type Mouse struct {
 // FindSessions finds every recording (*.h5, *.hdf5; hidden files and folders skipped)
 // below dir, reads each header with header (h5.ReadHeader, say) and groups the sessions
 // by mouse. Mice are sorted by number (non-numeric ids after, by name). A session that
-// appears in two files is an error naming both. dir may be a symbolic link to the folder;
-// the sessions' paths are then given under dir.
+// appears in two files is an error naming both. dir may be a symbolic link to the folder
+// (WalkFolder).
 func FindSessions(dir string, header func(path string) (Recording, error)) ([]Mouse, error) {
 	st, err := os.Stat(dir)
 	switch {
@@ -152,16 +152,12 @@ func FindSessions(dir string, header func(path string) (Recording, error)) ([]Mo
 	case !st.IsDir():
 		return nil, fmt.Errorf("dataset %s: not a folder: point at the folder that holds the recordings", dir)
 	}
-	root, err := filepath.EvalSymlinks(dir) // WalkDir does not enter a link
-	if err != nil {
-		return nil, fmt.Errorf("dataset %s: %w", dir, err)
-	}
 	var files []string
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err = WalkFolder(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		hidden := p != root && strings.HasPrefix(d.Name(), ".")
+		hidden := p != filepath.Clean(dir) && strings.HasPrefix(d.Name(), ".")
 		switch {
 		case d.IsDir() && hidden:
 			return filepath.SkipDir
@@ -169,11 +165,7 @@ func FindSessions(dir string, header func(path string) (Recording, error)) ([]Mo
 			return nil
 		}
 		if ext := strings.ToLower(filepath.Ext(p)); ext == ".h5" || ext == ".hdf5" {
-			rel, err := filepath.Rel(root, p)
-			if err != nil {
-				return err
-			}
-			files = append(files, filepath.Join(dir, rel))
+			files = append(files, p)
 		}
 		return nil
 	})

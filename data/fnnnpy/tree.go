@@ -330,7 +330,7 @@ func (t *Tree) notImported() ([]string, error) {
 	read := map[string]bool{dirStimuli: true, dirPerspectives: true, dirModulations: true, dirUnits: true, dirTraining: true, dirSamples: true}
 	evalRead := map[string]bool{dirStimuli: true, dirPerspectives: true, dirModulations: true, dirUnits: true}
 	counts := map[string]int{}
-	err := filepath.WalkDir(t.Dir, func(p string, d fs.DirEntry, err error) error {
+	err := data.WalkFolder(t.Dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

@@ -378,7 +378,7 @@ func (f *Folder) notImported() ([]string, error) {
 		}
 	}
 	counts := map[string]int{}
-	err := filepath.WalkDir(f.Dir, func(p string, d fs.DirEntry, err error) error {
+	err := data.WalkFolder(f.Dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

@@ -107,7 +107,7 @@ func findRecordings(args []string) ([]string, error) {
 			files = append(files, a)
 			continue
 		}
-		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+		err = data.WalkFolder(a, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
