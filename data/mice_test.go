@@ -126,8 +126,11 @@ func TestFindSessions(t *testing.T) {
 	if err != nil {
 		t.Fatalf("through a link: %v", err)
 	}
-	if len(linked) != len(mice) || linked[0].Sessions[0].Path != filepath.Join(link, "sub", "m2_s1.hdf5") {
-		t.Errorf("through a link: %d mice, first session at %s", len(linked), linked[0].Sessions[0].Path)
+	if len(linked) != len(mice) {
+		t.Fatalf("through a link: %d mice, want %d", len(linked), len(mice))
+	}
+	if p := linked[0].Sessions[0].Path; p != filepath.Join(link, "sub", "m2_s1.hdf5") {
+		t.Errorf("through a link: first session at %s, want it under the link", p)
 	}
 
 	t.Run("select", func(t *testing.T) {

@@ -7,14 +7,14 @@
 #      8 and 16 minutes of data, each evaluated on the natural test clips,
 #   5. the tables of docs/RESULTS.md assembled from the evaluation.json files.
 # Usage: scripts/reproduce.sh [OUT]   (default OUT=reproduce; needs make deps done)
-# EPOCHS (default 40) sets the foundation's epochs of configs/small.yaml's 40 steps, in one
-# cosine cycle (about 2.1 min per epoch on 2 cores: 40 epochs about 84 min); FT_EPOCHS
-# (default 4) and FT_STEPS (default 20) set each fine-tuning run's epochs and steps per epoch,
-# in one cosine cycle whose first epoch warms up, so that the rate decays to the end
-# (80 steps, about 2 min per run). Session 12 measured 1 h 59 min for EPOCHS=20 with 2
-# fine-tuning epochs of 40 steps; the defaults add about 45 min to that. Steps already done in
-# OUT (the dataset, finished runs, finished evaluations) are kept, so a stopped run
-# continues; the time reported is that of every invocation on OUT together.
+# EPOCHS (default 36) sets the foundation's epochs of configs/small.yaml's 40 steps, in one
+# cosine cycle (1 min 44 s to 2 min 21 s per epoch on 2 cores in session 12: 36 epochs take
+# 63-85 min). FT_EPOCHS (default 4) and FT_STEPS (default 20) set each fine-tuning run's
+# epochs and steps per epoch, in one cosine cycle whose first epoch warms up, so that the
+# rate decays to the end (80 steps, about 2 min per run). Session 12 measured 1 h 59 min in
+# all for EPOCHS=20 with 2 fine-tuning epochs of 40 steps; the default adds 16 epochs to that.
+# Steps already done in OUT (the dataset, finished runs, finished evaluations) are kept, so a
+# stopped run continues; the time reported is that of every invocation on OUT together.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-reproduce}
@@ -33,7 +33,7 @@ recipe() {
     configs/small.yaml > "$OUT/$1.yaml"
   echo "$OUT/$1.yaml"
 }
-EPOCHS=${EPOCHS:-40}
+EPOCHS=${EPOCHS:-36}
 FT_EPOCHS=${FT_EPOCHS:-4}
 FT_STEPS=${FT_STEPS:-20}
 CONFIG=$(recipe foundation "$EPOCHS" "$(sed -n 's/^  batches_per_epoch: *//p' configs/small.yaml)")
