@@ -157,7 +157,7 @@ func FindSessions(dir string, header func(path string) (Recording, error)) ([]Mo
 		if err != nil {
 			return err
 		}
-		hidden := p != filepath.Clean(dir) && strings.HasPrefix(d.Name(), ".")
+		hidden := p != dir && strings.HasPrefix(d.Name(), ".")
 		switch {
 		case d.IsDir() && hidden:
 			return filepath.SkipDir

@@ -9,20 +9,12 @@ import (
 )
 
 func TestWalkFolder(t *testing.T) {
+	target, _ := fakeDataset(t, "a.h5", "sub/b.h5")
+	other, _ := fakeDataset(t, "c.h5")
 	dir := t.TempDir()
-	target := filepath.Join(dir, "target")
-	other := filepath.Join(dir, "other")
-	for _, p := range []string{filepath.Join(target, "a.h5"), filepath.Join(target, "sub", "b.h5"), filepath.Join(other, "c.h5")} {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	link := filepath.Join(dir, "link")
+	link := filepath.Join(dir, "link") + string(filepath.Separator) // the root as given
 	// A link inside the folder is listed, not entered.
-	for _, l := range [][2]string{{target, link}, {other, filepath.Join(target, "inner")}} {
+	for _, l := range [][2]string{{target, filepath.Join(dir, "link")}, {other, filepath.Join(target, "inner")}} {
 		if err := os.Symlink(l[0], l[1]); err != nil {
 			t.Fatal(err)
 		}

@@ -9,9 +9,10 @@
 # Usage: scripts/reproduce.sh [OUT]   (default OUT=reproduce; needs make deps done)
 # EPOCHS (default 36) sets the foundation's epochs of configs/small.yaml's 40 steps, in one
 # cosine cycle (1 min 44 s to 2 min 21 s per epoch on 2 cores in session 12: 36 epochs take
-# 63-85 min). FT_EPOCHS (default 4) and FT_STEPS (default 20) set each fine-tuning run's
+# 62-85 min). FT_EPOCHS (default 4) and FT_STEPS (default 20) set each fine-tuning run's
 # epochs and steps per epoch, in one cosine cycle whose first epoch warms up, so that the
-# rate decays to the end (80 steps, about 2 min per run). Session 12 measured 1 h 59 min in
+# rate decays to the end (80 steps, as session 12's 2 epochs of 40, which took about 2 min
+# per run; the 4 epochs validate twice as often). Session 12 measured 1 h 59 min in
 # all for EPOCHS=20 with 2 fine-tuning epochs of 40 steps; the default adds 16 epochs to that.
 # Steps already done in OUT (the dataset, finished runs, finished evaluations) are kept, so a
 # stopped run continues; the time reported is that of every invocation on OUT together.
@@ -26,17 +27,17 @@ before=$(cat "$OUT/seconds" 2>/dev/null || echo 0)
 trap 'echo $((before + $(date +%s) - start)) > "$OUT/seconds"' EXIT
 log() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "$OUT/reproduce.log"; }
 
-# recipe NAME EPOCHS STEPS writes OUT/NAME.yaml, configs/small.yaml with EPOCHS epochs of
-# STEPS steps in one cosine cycle, and prints its path.
+# recipe NAME EPOCHS [STEPS] writes OUT/NAME.yaml, configs/small.yaml with EPOCHS epochs (of
+# STEPS steps when given) in one cosine cycle, and prints its path.
 recipe() {
-  sed "s/^  epochs: .*/  epochs: $2/; s/^    cycle_size: .*/    cycle_size: $2/; s/^  batches_per_epoch: .*/  batches_per_epoch: $3/" \
+  sed "s/^  epochs: .*/  epochs: $2/; s/^    cycle_size: .*/    cycle_size: $2/${3:+; s/^  batches_per_epoch: .*/  batches_per_epoch: $3/}" \
     configs/small.yaml > "$OUT/$1.yaml"
   echo "$OUT/$1.yaml"
 }
 EPOCHS=${EPOCHS:-36}
 FT_EPOCHS=${FT_EPOCHS:-4}
 FT_STEPS=${FT_STEPS:-20}
-CONFIG=$(recipe foundation "$EPOCHS" "$(sed -n 's/^  batches_per_epoch: *//p' configs/small.yaml)")
+CONFIG=$(recipe foundation "$EPOCHS")
 FT_CONFIG=$(recipe finetune "$FT_EPOCHS" "$FT_STEPS")
 
 # finished DIR EPOCHS: whether the run in DIR trained all its EPOCHS epochs (its log has a
