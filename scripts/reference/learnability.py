@@ -1,27 +1,31 @@
-"""learnability.py: how far can a plain network get on one simulated mouse, given compute?
+"""learnability.py: how far can a plain network get on simulated mice, given compute?
 
 A diagnostic for docs/RESULTS.md ("How much can this data teach? A plain network on a GPU"),
-not part of fmcore: a conventional causal 3-D CNN (not fmcore's architecture) with a
-per-unit readout at each unit's TRUE receptive-field centre (from /units/truth), trained
-with Adam on one mouse's training trials, scored every so often against the simulator's
-noise-free rate: per unit, the correlation of the repeat-averaged prediction with the
-repeat-averaged noise-free rate on each domain's test clips (a CC_norm whose ceiling is 1),
-and on the validation trials; medians over units.
+not part of fmcore: a conventional causal 3-D CNN (not fmcore's architecture) shared by the
+packed mice, with a per-unit readout at each unit's TRUE receptive-field centre (from
+/units/truth), trained with Adam on the mice's training trials, scored every so often against
+the simulator's noise-free rate: per unit, the correlation of the repeat-averaged prediction
+with the repeat-averaged noise-free rate on each domain's test clips (a CC_norm whose ceiling
+is 1), and on the validation trials; medians over units (with several mice, over all of them
+and, as NAME_first, over the first mouse's).
 
     # pack mouse 1 (responses, or with --noise-free the noise-free rate, as the target)
     /usr/bin/python3 scripts/reference/learnability.py pack /tmp/r12/data 1 PACK [--noise-free]
+    # several mice, an evenly spaced subset of each one's units
+    /usr/bin/python3 scripts/reference/learnability.py pack /tmp/r12/data 1-14 PACK --units 32
     # train until BUDGET seconds have passed; one JSON line per evaluation
     CH=96 B=64 LR=2e-3 COS=1 BUDGET=200 python3 scripts/reference/learnability.py train PACK LOG
 
-The pack (m<mouse>.npz and the videos in v/) is small enough to travel to a GPU machine: the
-videos are re-encoded with x264 at CRF 16 (the simulator writes them losslessly), the noisy
-responses are rounded to 8 significant bits (float16 with its 3 lowest bits cleared; a
-relative error of at most 2^-8, far below the Poisson noise), and the noise-free rate is kept
-for the validation trials and, averaged over repeats, for the test clips only.
+The pack (m<mouse>.npz and the videos in v/) is small enough to travel to a GPU machine (64 MiB:
+one mouse of the small preset, or 14 mice of 32 units: 56 MiB): the videos are re-encoded with
+x264 at CRF 16 (the simulator writes them losslessly), the noisy responses are rounded to 8
+significant bits (float16 with its 3 lowest bits cleared; a relative error of at most 2^-8,
+far below the Poisson noise), and the noise-free rate is kept for the validation trials and,
+averaged over repeats, for the test clips only.
 
-Training settings (environment): CH channels per layer, B windows per step, LR Adam's rate,
-COS=1 a cosine decay of the rate to 0 at BUDGET seconds, SEED. Windows are 90 frames, the
-first 45 excluded from the loss (burn-in).
+Training settings (environment): CH channels per layer, B windows per mouse and step, LR
+Adam's rate, COS=1 a cosine decay of the rate to 0 at BUDGET seconds, SEED. Windows are 90
+frames, the first 45 excluded from the loss (burn-in); a step's loss is the mean over mice.
 """
 
 import json
@@ -37,9 +41,11 @@ WINDOW, BURN, FRAMES = 90, 45, 300
 DOMAINS = ['natural', 'gabor', 'dots', 'rdk', 'noise', 'image']
 
 
-def pack(root, mouse, out, noise_free):
+def pack(root, mouse, out, noise_free, units=0):
     import h5py
     f = h5py.File(f'{root}/mouse{mouse:02d}.h5', 'r')
+    n = f['units/id'].shape[0]
+    sel = np.arange(n) if units <= 0 or units >= n else np.linspace(0, n - 1, units).round().astype(int)
     os.makedirs(f'{out}/v', exist_ok=True)
     names = list(f['trials'])
     meta = {'tier': [], 'domain': [], 'stim': [], 'video': []}
@@ -57,21 +63,21 @@ def pack(root, mouse, out, noise_free):
                             '-crf', '16', '-pix_fmt', 'yuv420p', dst], check=True)
         beh.append(np.concatenate([g['pupil'][()][:, None], g['running'][()][:, None], g['eye'][()]], 1))
         if tier == 'test':
-            rates.setdefault(g.attrs['stimulus'], []).append(g['rate'][()])
+            rates.setdefault(g.attrs['stimulus'], []).append(g['rate'][()][:, sel])
             continue
         keep.append(i)
         if noise_free:
-            target.append(g['rate'][()].astype(np.float16))
+            target.append(g['rate'][()][:, sel].astype(np.float16))
         else:
-            target.append((g['responses'][()].astype(np.float16).view(np.uint16) & np.uint16(0xFFF8)).view(np.float16))
+            target.append((g['responses'][()][:, sel].astype(np.float16).view(np.uint16) & np.uint16(0xFFF8)).view(np.float16))
         if tier == 'validation':
-            rates['trial:' + k] = [g['rate'][()]]
+            rates['trial:' + k] = [g['rate'][()][:, sel]]
     np.savez_compressed(f'{out}/m{mouse}.npz', **{k: np.array(v) for k, v in meta.items()},
                         beh=np.stack(beh).astype(np.float32), resp=np.stack(target), resp_idx=np.array(keep),
                         rate_keys=np.array(list(rates)),
                         rate=np.stack([np.mean(v, 0) for v in rates.values()]).astype(np.float16),
-                        trial_names=np.array(names), px=f['units/truth/rf_center_px'][()],
-                        area=f['units/area'][()].astype(str))
+                        trial_names=np.array(names), px=f['units/truth/rf_center_px'][()][sel],
+                        area=f['units/area'][()][sel].astype(str))
 
 
 def decode(path):
@@ -89,7 +95,26 @@ def decode(path):
         frames.append(cv2.cvtColor(im, cv2.COLOR_BGR2GRAY))
 
 
+def load_mouse(path, vids):
+    """One packed mouse: frames, targets scaled to a mean of 1 per unit, behaviour, truth."""
+    d = np.load(path)
+    m = {k: d[k] for k in ('tier', 'domain', 'stim', 'px')}
+    m['X'] = np.stack([vids[v][:FRAMES] for v in d['video']])  # [N, 300, 36, 64] uint8
+    m['train'] = tr = np.where(m['tier'] == 'train')[0]
+    beh = d['beh'][..., :2]  # pupil, running
+    m['beh'] = (beh - beh[tr].reshape(-1, 2).mean(0)) / beh[tr].reshape(-1, 2).std(0)
+    U = d['resp'].shape[-1]
+    resp = np.zeros((len(m['tier']), FRAMES, U), np.float32)
+    resp[d['resp_idx']] = d['resp'].astype(np.float32)
+    scale = resp[tr].reshape(-1, U).mean(0)  # every unit's mean is 1 on the training trials
+    m['resp'] = resp / scale
+    m['keys'], m['rate'] = list(d['rate_keys']), d['rate'].astype(np.float32) / scale
+    m['names'] = list(d['trial_names'])
+    return m
+
+
 def train(pk, logpath):
+    """Trains one core for every mouse in the pack (m<mouse>.npz), a readout each."""
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -106,31 +131,34 @@ def train(pk, logpath):
         log.write(s + '\n')
         log.flush()
 
-    d = np.load([f'{pk}/{n}' for n in os.listdir(pk) if n.endswith('.npz')][0])
-    vids = {v: decode(f'{pk}/v/{v}') for v in sorted(set(d['video']))}
-    X = np.stack([vids[v][:FRAMES] for v in d['video']])  # [N, 300, 36, 64] uint8
-    tier, dom, stim = d['tier'], d['domain'], d['stim']
-    tr = np.where(tier == 'train')[0]
-    beh = d['beh'][..., :2]  # pupil, running
-    beh = (beh - beh[tr].reshape(-1, 2).mean(0)) / beh[tr].reshape(-1, 2).std(0)
-    U = d['resp'].shape[-1]
-    resp = np.zeros((len(tier), FRAMES, U), np.float32)
-    resp[d['resp_idx']] = d['resp'].astype(np.float32)
-    scale = resp[tr].reshape(-1, U).mean(0)  # every unit's mean is 1 on the training trials
-    resp /= scale
-    XM, XS = float(X[tr].mean()), float(X[tr].std())
-    keys, rate = list(d['rate_keys']), d['rate'].astype(np.float32) / scale
-    names, px = list(d['trial_names']), d['px']
-    Xg, Yg = torch.tensor(X, device=dev), torch.tensor(resp, device=dev)
-    Bg = torch.tensor(beh, dtype=torch.float32, device=dev)
-    say(json.dumps(dict(device=dev, units=U, train_frames=len(tr) * FRAMES, CH=C, B=B, LR=LR, COS=COS, SEED=SEED)))
+    files = sorted((n for n in os.listdir(pk) if n.startswith('m') and n.endswith('.npz')), key=lambda n: int(n[1:-4]))
+    vids = {v: decode(f'{pk}/v/{v}') for v in sorted(os.listdir(f'{pk}/v'))}
+    mice = [load_mouse(f'{pk}/{n}', vids) for n in files]
+    XM = float(np.mean([m['X'][m['train']].mean() for m in mice]))
+    XS = float(np.sqrt(np.mean([((m['X'][m['train']].astype(np.float64) - XM) ** 2).mean() for m in mice])))
+    for m in mice:
+        m['Xg'], m['Yg'] = torch.tensor(m['X'], device=dev), torch.tensor(m['resp'], device=dev)
+        m['Bg'] = torch.tensor(m['beh'], dtype=torch.float32, device=dev)
+    say(json.dumps(dict(device=dev, mice=[n[1:-4] for n in files], units=sum(m['resp'].shape[-1] for m in mice),
+                        train_frames=len(mice[0]['train']) * FRAMES, CH=C, B=B, LR=LR, COS=COS, SEED=SEED)))
 
-    class Net(nn.Module):
+    class Core(nn.Module):
         def __init__(s):
             super().__init__()
             s.c1 = nn.Conv3d(1, C, (15, 7, 7), stride=(1, 2, 2), padding=(0, 3, 3))
             s.c2 = nn.Conv3d(C, C, (3, 3, 3), padding=(0, 1, 1))
             s.c3 = nn.Conv3d(C, C, (3, 3, 3), padding=(0, 1, 1))
+
+        def forward(s, x):  # x [B, T, 36, 64] uint8 -> [B, C, T, 18, 32]
+            x = ((x.float() - XM) / XS).unsqueeze(1)
+            x = F.elu(s.c1(F.pad(x, (0, 0, 0, 0, 14, 0))))  # causal in time
+            x = F.elu(s.c2(F.pad(x, (0, 0, 0, 0, 2, 0))))
+            return F.elu(s.c3(F.pad(x, (0, 0, 0, 0, 2, 0))))
+
+    class Readout(nn.Module):
+        def __init__(s, px):
+            super().__init__()
+            U = len(px)
             mu = np.stack([(px[:, 0] + 0.5) / 64 * 2 - 1, (px[:, 1] + 0.5) / 36 * 2 - 1], 1)
             s.mu = nn.Parameter(torch.tensor(mu, dtype=torch.float32))  # [U, 2] true centres
             s.w = nn.Parameter(torch.randn(U, C) * 0.01)
@@ -138,12 +166,9 @@ def train(pk, logpath):
             s.wb = nn.Parameter(torch.zeros(U, 2))
             s.tau = nn.Parameter(torch.full((U,), 2.0))  # log time constant of the calcium filter, frames
 
-        def forward(s, x, beh):  # x [B, T, 36, 64] uint8, beh [B, T, 2] -> rate [B, T, U]
-            x = ((x.float() - XM) / XS).unsqueeze(1)
-            x = F.elu(s.c1(F.pad(x, (0, 0, 0, 0, 14, 0))))  # causal in time
-            x = F.elu(s.c2(F.pad(x, (0, 0, 0, 0, 2, 0))))
-            x = F.elu(s.c3(F.pad(x, (0, 0, 0, 0, 2, 0))))  # [B, C, T, 18, 32]
+        def forward(s, x, beh):  # x [B, C, T, 18, 32], beh [B, T, 2] -> rate [B, T, U]
             n, c, t, h, w = x.shape
+            U = s.b.shape[0]
             g = s.mu.clamp(-1, 1).view(1, 1, -1, 2).expand(n * t, 1, -1, 2)
             f = F.grid_sample(x.transpose(1, 2).reshape(n * t, c, h, w), g, align_corners=False)  # [BT, C, 1, U]
             z = (f[:, :, 0, :] * s.w.t().unsqueeze(0)).sum(1).view(n, t, -1) + s.b + beh @ s.wb.t()
@@ -152,37 +177,47 @@ def train(pk, logpath):
             k = k / k.sum(1, keepdim=True)
             return F.conv1d(F.pad(r, (44, 0)), k.unsqueeze(1), groups=U).transpose(1, 2)
 
-    net = Net().to(dev)
-    opt = torch.optim.Adam(net.parameters(), lr=LR)
+    core = Core().to(dev)
+    readouts = nn.ModuleList([Readout(m['px']) for m in mice]).to(dev)
+    opt = torch.optim.Adam(list(core.parameters()) + list(readouts.parameters()), lr=LR)
 
     def corr(P, Y):  # [rows, U] each -> [U]
         Pc, Yc = P - P.mean(0), Y - Y.mean(0)
         return (Pc * Yc).sum(0) / np.sqrt((Pc ** 2).sum(0) * (Yc ** 2).sum(0) + 1e-12)
 
     @torch.no_grad()
-    def evaluate():
-        net.eval()
+    def score(m, ro):  # per-unit scores of one mouse: {'val': [U], domain: [U]}
+        tier, dom, stim, U = m['tier'], m['domain'], m['stim'], m['resp'].shape[-1]
         P = np.zeros((len(tier), FRAMES, U), np.float32)
         idx = np.where(tier != 'train')[0]
         for i in range(0, len(idx), 20):
             j = idx[i:i + 20]
-            P[j] = net(Xg[j], Bg[j]).cpu().numpy()
+            P[j] = ro(core(m['Xg'][j]), m['Bg'][j]).cpu().numpy()
         v = np.where(tier == 'validation')[0]
-        truth = np.stack([rate[keys.index('trial:' + names[i])] for i in v])
+        truth = np.stack([m['rate'][m['keys'].index('trial:' + m['names'][i])] for i in v])
         res = {'val': corr(P[v, BURN:].reshape(-1, U), truth[:, BURN:].reshape(-1, U))}
         for dm in DOMAINS:
             clips = sorted(set(stim[(tier == 'test') & (dom == dm)]))
             pm = np.stack([P[(tier == 'test') & (stim == c)].mean(0)[BURN:] for c in clips]).reshape(-1, U)
-            ym = np.stack([rate[keys.index(c)][BURN:] for c in clips]).reshape(-1, U)
+            ym = np.stack([m['rate'][m['keys'].index(c)][BURN:] for c in clips]).reshape(-1, U)
             res[dm] = corr(pm, ym)
-        net.train()
-        return {k: round(float(np.median(v)), 3) for k, v in res.items()}
+        return res
+
+    def evaluate():  # medians over every unit; with several mice also over the first mouse's
+        core.eval()
+        per = [score(m, ro) for m, ro in zip(mice, readouts)]
+        core.train()
+        out = {k: round(float(np.median(np.concatenate([p[k] for p in per]))), 3) for k in per[0]}
+        if len(mice) > 1:
+            out.update({k + '_first': round(float(np.median(v)), 3) for k, v in per[0].items()})
+        return out
 
     t0, step, due, losses = time.time(), 0, 0, []
+    frames = len(mice[0]['train']) * FRAMES
     while True:
         el = time.time() - t0
         if step >= due or el > BUDGET:
-            passes = step * B * (WINDOW - BURN) / (len(tr) * FRAMES)
+            passes = step * B * (WINDOW - BURN) / frames  # per mouse: each takes B windows a step
             loss = round(float(np.mean(losses)), 4) if losses else None
             say(json.dumps(dict(step=step, s=round(el), passes=round(passes, 2), loss=loss, **evaluate())))
             losses, due = [], max(due + 50, int(due * 1.4))
@@ -191,10 +226,12 @@ def train(pk, logpath):
         if COS:
             for g in opt.param_groups:
                 g['lr'] = LR * 0.5 * (1 + np.cos(np.pi * min(el / BUDGET, 1)))
-        i = torch.tensor(rng.choice(tr, B), device=dev).view(-1, 1)
-        t = torch.tensor(rng.integers(0, FRAMES - WINDOW + 1, B), device=dev).view(-1, 1) + torch.arange(WINDOW, device=dev)
-        r = net(Xg[i, t], Bg[i, t])[:, BURN:]
-        loss = (r - Yg[i, t][:, BURN:] * torch.log(r + 1e-8)).mean()
+        loss = 0
+        for m, ro in zip(mice, readouts):
+            i = torch.tensor(rng.choice(m['train'], B), device=dev).view(-1, 1)
+            t = torch.tensor(rng.integers(0, FRAMES - WINDOW + 1, B), device=dev).view(-1, 1) + torch.arange(WINDOW, device=dev)
+            r = ro(core(m['Xg'][i, t]), m['Bg'][i, t])[:, BURN:]
+            loss = loss + (r - m['Yg'][i, t][:, BURN:] * torch.log(r + 1e-8)).mean() / len(mice)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -202,9 +239,21 @@ def train(pk, logpath):
         step += 1
 
 
+def mouse_list(text):
+    """'1-14', '1,3,5-7' -> [1, ..., 14], [1, 3, 5, 6, 7]."""
+    out = []
+    for part in text.split(','):
+        a, _, b = part.partition('-')
+        out += list(range(int(a), int(b or a) + 1))
+    return out
+
+
 if __name__ == '__main__':
     if len(sys.argv) >= 5 and sys.argv[1] == 'pack':
-        pack(sys.argv[2], int(sys.argv[3]), sys.argv[4], '--noise-free' in sys.argv[5:])
+        opts = sys.argv[5:]
+        units = int(opts[opts.index('--units') + 1]) if '--units' in opts else 0
+        for mouse in mouse_list(sys.argv[3]):
+            pack(sys.argv[2], mouse, sys.argv[4], '--noise-free' in opts, units)
     elif len(sys.argv) == 4 and sys.argv[1] == 'train':
         train(sys.argv[2], sys.argv[3])
     else:
