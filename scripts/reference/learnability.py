@@ -42,6 +42,7 @@ DOMAINS = ['natural', 'gabor', 'dots', 'rdk', 'noise', 'image']
 
 
 def pack(root, mouse, out, noise_free, units=0):
+    """Writes one mouse's trials to OUT/m<mouse>.npz (units > 0: that many, evenly spaced) and its videos to OUT/v."""
     import h5py
     f = h5py.File(f'{root}/mouse{mouse:02d}.h5', 'r')
     n = f['units/id'].shape[0]
