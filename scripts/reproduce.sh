@@ -8,12 +8,13 @@
 #   5. the tables of docs/RESULTS.md assembled from the evaluation.json files.
 # Usage: scripts/reproduce.sh [OUT]   (default OUT=reproduce; needs make deps done)
 # EPOCHS (default 36) sets the foundation's epochs of configs/small.yaml's 40 steps, in one
-# cosine cycle (1 min 44 s to 2 min 21 s per epoch on 2 cores in session 12; session 14 measured
-# 36 epochs in 81.8 min). FT_EPOCHS (default 4) and FT_STEPS (default 20) set each fine-tuning run's
-# epochs and steps per epoch, in one cosine cycle whose first epoch warms up, so that the
-# rate decays to the end (80 steps, as session 12's 2 epochs of 40, which took about 2 min
-# per run; the 4 epochs validate twice as often). Session 12 measured 1 h 59 min in
-# all for EPOCHS=20 with 2 fine-tuning epochs of 40 steps; the default adds 16 epochs to that.
+# cosine cycle (on 2 cores, 1 min 44 s to 2 min 43 s per epoch in sessions 12 and 14: the
+# 36 epochs took 81.8 min in session 14). FT_EPOCHS (default 4) and FT_STEPS (default 20) set
+# each fine-tuning run's epochs and steps per epoch, in one cosine cycle whose first epoch
+# warms up, so that the rate decays to the end (80 steps, as session 12's 2 epochs of 40,
+# which took about 2 min per run; the 4 epochs validate twice as often). Session 12 measured
+# 1 h 59 min in all for EPOCHS=20 with 2 fine-tuning epochs of 40 steps; the default adds 16
+# epochs to that.
 # Steps already done in OUT (the dataset, finished runs, finished evaluations) are kept, so a
 # stopped run continues; the time reported is that of every invocation on OUT together.
 set -euo pipefail
