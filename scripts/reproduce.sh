@@ -13,8 +13,8 @@
 # each fine-tuning run's epochs and steps per epoch, in one cosine cycle whose first epoch
 # warms up, so that the rate decays to the end (80 steps, as session 12's 2 epochs of 40,
 # which took about 2 min per run; the 4 epochs validate twice as often). Session 12 measured
-# 1 h 59 min in all for EPOCHS=20 with 2 fine-tuning epochs of 40 steps; the default adds 16
-# epochs to that.
+# 1 h 59 min in all for EPOCHS=20 with 2 fine-tuning epochs of 40 steps; the defaults took
+# 2 h 41 min in sessions 14 and 15 without the simulation (2 h 53 min with its 11 min 38 s).
 # Steps already done in OUT (the dataset, finished runs, finished evaluations) are kept, so a
 # stopped run continues; the time reported is that of every invocation on OUT together.
 set -euo pipefail
