@@ -103,6 +103,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"list length", func(c *Config) { c.Core.Feedforward.Pools = []int{2} }, "core.feedforward.pools has 1 entries"},
 		{"recurrent type", func(c *Config) { c.Core.Recurrent.Type = "gru" }, `core.recurrent.type "gru"`},
 		{"periphery", func(c *Config) { c.Perspective.Periphery = "grey" }, `perspective.periphery "grey"`},
+		{"projection", func(c *Config) { c.Perspective.Projection = "fisheye" }, `perspective.retina_projection "fisheye"`},
 		{"nonlinearity", func(c *Config) { c.Modulation.Nonlinearity = "relu6" }, `modulation.nonlinearity "relu6"`},
 		{"too small", func(c *Config) { c.Perspective.RetinaHeight, c.Perspective.RetinaWidth = 4, 4 }, "too small"},
 	} {

@@ -17,13 +17,32 @@ const (
 	PeripheryExtend Periphery = "extend" // the monitor's border pixels repeated
 )
 
+// Projection is how the retina's pixels look out of the eye.
+type Projection string
+
+// The projection choices.
+const (
+	// ProjectionAngular is the reference's equidistant-azimuthal eye (MODEL.md 4.1 step 3):
+	// retinal pixels equally spaced in visual angle over ±RetinaDegrees. On the monitor at
+	// its initial pose it magnifies the centre and compresses the edges (about 5 times at
+	// the monitor's side edges).
+	ProjectionAngular Projection = "angular"
+	// ProjectionRectilinear is a pinhole eye with a flat retina whose image of the monitor
+	// at its initial pose is the stimulus itself, resampled uniformly pixel centre to pixel
+	// centre (RetinaDegrees is not used). It is the geometry of a simulator whose units see
+	// the stimulus in pixel space; the eye's rotation and the monitor's pose and jitter act
+	// on it as on the angular eye.
+	ProjectionRectilinear Projection = "rectilinear"
+)
+
 // Config configures the MlpMonitorRetina perspective module (MODEL.md 4.1).
 type Config struct {
 	EyeHidden     []int           `yaml:"eye_hidden"`     // hidden sizes of the eye MLP (2 → … → 3)
 	RetinaHeight  int             `yaml:"retina_height"`  // retinal image height
 	RetinaWidth   int             `yaml:"retina_width"`   // retinal image width
-	RetinaDegrees float64         `yaml:"retina_degrees"` // eccentricity at the grid's x edge, degrees
-	MonitorPower  float64         `yaml:"monitor_power"`  // monitor gamma of the pixel transform
+	RetinaDegrees float64         `yaml:"retina_degrees"` // eccentricity at the grid's x edge, degrees (angular)
+	Projection    Projection      `yaml:"retina_projection"`
+	MonitorPower  float64         `yaml:"monitor_power"` // monitor gamma of the pixel transform
 	Periphery     Periphery       `yaml:"periphery"`
 	Nonlinearity  nn.Nonlinearity `yaml:"nonlinearity"`
 	// RetinaScale and RetinaOffset initialise the learned retina pixel transform's scale and
@@ -31,12 +50,17 @@ type Config struct {
 	// used 4 and −1.4, which centres the retinal image and quadruples its contrast.
 	RetinaScale  float32 `yaml:"retina_scale"`
 	RetinaOffset float32 `yaml:"retina_offset"`
+	// JitterStd initialises the learned SDs of the monitor's training-time jitter, of its
+	// centre (monitor half-widths) and of its angles (radians) (MODEL.md 4.1 step 4):
+	// released 0.05. 0 turns the jitter off: training then sees the monitor where
+	// evaluation does, and the SDs stay 0.
+	JitterStd float32 `yaml:"jitter_std"`
 }
 
 // Default returns the released configuration (144×256 stimulus → 128×192 retina).
 func Default() Config {
 	return Config{EyeHidden: []int{16, 16, 16}, RetinaHeight: 128, RetinaWidth: 192, RetinaDegrees: 75,
-		MonitorPower: 1.7, Periphery: PeripheryDark, Nonlinearity: nn.GELU, RetinaScale: 1}
+		Projection: ProjectionAngular, MonitorPower: 1.7, Periphery: PeripheryDark, Nonlinearity: nn.GELU, RetinaScale: 1, JitterStd: 0.05}
 }
 
 // Validate reports the first invalid field, named by its config key.
@@ -60,6 +84,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("perspective.retina_scale %g, want a finite value > 0 (released: 1)", c.RetinaScale)
 	case math.IsNaN(float64(c.RetinaOffset)) || math.IsInf(float64(c.RetinaOffset), 0):
 		return fmt.Errorf("perspective.retina_offset %g, want a finite value (released: 0)", c.RetinaOffset)
+	case !(c.JitterStd >= 0 && c.JitterStd <= 1):
+		return fmt.Errorf("perspective.jitter_std %g, want 0 (no jitter) to 1 (released: 0.05)", c.JitterStd)
+	case c.Projection != ProjectionAngular && c.Projection != ProjectionRectilinear:
+		return fmt.Errorf("perspective.retina_projection %q, want angular or rectilinear", c.Projection)
 	case c.Periphery != PeripheryDark && c.Periphery != PeripheryExtend:
 		return fmt.Errorf("perspective.periphery %q, want dark or extend", c.Periphery)
 	}
@@ -95,8 +123,8 @@ func (c Config) Params() []nn.ParamSpec {
 	ps = append(ps,
 		vec("perspective.monitor.center", nn.Values(0, 0, initialDistance)),
 		vec("perspective.monitor.angles", nn.Zero()),
-		vec("perspective.monitor.center_std", nn.Const(0.05)),
-		vec("perspective.monitor.angle_std", nn.Const(0.05)),
+		vec("perspective.monitor.center_std", nn.Const(c.JitterStd)),
+		vec("perspective.monitor.angle_std", nn.Const(c.JitterStd)),
 	)
 	for _, p := range []struct {
 		name string

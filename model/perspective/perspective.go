@@ -15,7 +15,7 @@ import (
 type Module struct {
 	cfg          Config
 	stimH, stimW int
-	rays         [3][]float64 // the Angular retina grid: unit ray components x, y, z, each [P]
+	rays         [3][]float64 // the retina grid: unit ray components x, y, z, each [P]
 	lum          [256]float32 // monitor luminance of each pixel value
 }
 
@@ -28,7 +28,12 @@ func New(cfg Config, stimH, stimW int) (*Module, error) {
 		return nil, fmt.Errorf("perspective: stimulus %d×%d, want at least 2×2", stimH, stimW)
 	}
 	m := &Module{cfg: cfg, stimH: stimH, stimW: stimW}
-	m.rays = angularGrid(cfg.RetinaHeight, cfg.RetinaWidth, cfg.RetinaDegrees)
+	if cfg.Projection == ProjectionRectilinear {
+		kx, ky := m.samplingFactors()
+		m.rays = rectilinearGrid(cfg.RetinaHeight, cfg.RetinaWidth, kx, ky)
+	} else {
+		m.rays = angularGrid(cfg.RetinaHeight, cfg.RetinaWidth, cfg.RetinaDegrees)
+	}
 	m.lum = luminanceTable(cfg.MonitorPower)
 	return m, nil
 }
@@ -70,6 +75,28 @@ func angularGrid(h, w int, degrees float64) [3][]float64 {
 	return rays
 }
 
+// rectilinearGrid returns the rays of the rectilinear retina: the ray of pixel (row r,
+// column c) passes through the monitor point (u, v) = (gx/kx, gy/ky) of the monitor at its
+// initial pose, where (gx, gy) = ((2c+1)/w − 1, (2r+1)/h − 1) is the pixel's own grid
+// coordinate, so that Forward's sampling (which scales u, v by kx, ky) reads each retinal
+// pixel at its own place on the stimulus.
+func rectilinearGrid(h, w int, kx, ky float64) [3][]float64 {
+	var rays [3][]float64
+	for i := range rays {
+		rays[i] = make([]float64, h*w)
+	}
+	for r := range h {
+		v := (float64(2*r+1)/float64(h) - 1) / ky
+		for c := range w {
+			u := (float64(2*c+1)/float64(w) - 1) / kx
+			n := math.Sqrt(u*u + v*v + initialDistance*initialDistance)
+			p := r*w + c
+			rays[0][p], rays[1][p], rays[2][p] = u/n, v/n, initialDistance/n
+		}
+	}
+	return rays
+}
+
 // StimulusToRetina returns where the stimulus pixel (px right, py down, origin at the
 // centre of the top-left pixel) appears on the retinal image at initialisation — the eye
 // looking straight ahead (identity rotation), the monitor at its initial pose, no jitter —
@@ -78,6 +105,10 @@ func angularGrid(h, w int, degrees float64) [3][]float64 {
 // outside the retinal image. It inverts step 3–5 of Forward (MODEL.md 4.1).
 func (m *Module) StimulusToRetina(px, py float64) (gx, gy float64, ok bool) {
 	hIn, wIn := float64(m.stimH), float64(m.stimW)
+	if m.cfg.Projection == ProjectionRectilinear { // the retina is the stimulus, resampled
+		gx, gy = (2*px+1)/wIn-1, (2*py+1)/hIn-1
+		return gx, gy, math.Abs(gx) < 1 && math.Abs(gy) < 1
+	}
 	hOut, wOut := float64(m.cfg.RetinaHeight), float64(m.cfg.RetinaWidth)
 	// Sampling coordinates of the pixel, then the monitor coordinates that Forward scales to them.
 	kx, ky := m.samplingFactors()
@@ -143,7 +174,11 @@ func (m *Module) Forward(b *nn.Builder, p *nn.Params, lum, eye, jitter *G.Node) 
 		}
 	}
 
-	// Monitor pose with training-time jitter: centre and angles [M, 3].
+	// Monitor pose with training-time jitter: centre and angles [M, 3]. Without jitter
+	// (JitterStd 0) the noise is zeroed, as in evaluation, so the SDs get no gradient.
+	if m.cfg.JitterStd == 0 {
+		jitter = b.Scale(jitter, 0)
+	}
 	noiseC := b.Slice(jitter, 1, 0, 3)
 	noiseA := b.Slice(jitter, 1, 3, 6)
 	center := b.BroadcastAdd(b.BroadcastMul(noiseC, b.Reshape(p.Get("perspective.monitor.center_std"), 1, 3), nil, []byte{0}),

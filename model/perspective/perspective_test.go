@@ -2,13 +2,16 @@ package perspective_test
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/fmcore/fmcore/model/modeltest"
+	"github.com/fmcore/fmcore/model/nn"
 	"github.com/fmcore/fmcore/model/perspective"
 )
 
@@ -222,5 +225,156 @@ func TestStimulusToRetina(t *testing.T) {
 	}
 	if _, _, ok := m.StimulusToRetina(-1e4, 17.5); ok {
 		t.Error("a point far left of the stimulus is on the retina")
+	}
+}
+
+// initRetina runs Forward at initialisation (float64; eye at 0) on one frame of luminance
+// lum [hIn·wIn] with the jitter noise jit [6] (nil: none) and returns the retinal image
+// [Hr·Wr] and the gradient of its sum with respect to the jitter's SDs [6] (centre, angles).
+func initRetina(t *testing.T, cfg perspective.Config, hIn, wIn int, lum, jit []float64) (retina, stdGrad []float64) {
+	t.Helper()
+	m, err := perspective.New(cfg, hIn, wIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := G.NewGraph()
+	specs := cfg.Params()
+	p, err := nn.NewSlots(g, tensor.Float64, specs, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var stds []*G.Node
+	for _, sp := range specs {
+		if strings.HasSuffix(sp.Name, "_std") {
+			stds = append(stds, p.Nodes()[nn.SlotName(sp)])
+		}
+		v32 := make([]float32, sp.Size())
+		if err := sp.Fill(v32, rng); err != nil {
+			t.Fatal(err)
+		}
+		v := make([]float64, len(v32))
+		for i, x := range v32 {
+			v[i] = float64(x)
+		}
+		modeltest.SetValue(t, p.Nodes()[nn.SlotName(sp)], v)
+	}
+	noise := make([]float64, 6)
+	copy(noise, jit)
+	b := nn.NewBuilder(g, nil)
+	out := m.Forward(b, p,
+		modeltest.InputNode(g, tensor.Float64, "lum", lum, 1, 1, hIn, wIn),
+		modeltest.InputNode(g, tensor.Float64, "eye", make([]float64, 2), 1, 2),
+		modeltest.InputNode(g, tensor.Float64, "jitter", noise, 1, 6))
+	if err := b.Err(); err != nil {
+		t.Fatal(err)
+	}
+	grads, err := G.Grad(G.Must(G.Sum(out)), stds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	for _, gr := range grads {
+		stdGrad = append(stdGrad, modeltest.Float64s(gr.Value())...)
+	}
+	return modeltest.Float64s(out.Value()), stdGrad
+}
+
+// TestForwardFollowsStimulusToRetina puts a small bright blob on the stimulus, runs Forward
+// at initialisation with each projection and checks that the brightest retinal pixel is the
+// one StimulusToRetina names (within one pixel: the blob's peak falls between retinal pixel
+// centres, and the angular eye samples the monitor's edges 5 times more coarsely than its
+// centre). This ties the readout positions mapped from the data to what the core sees.
+func TestForwardFollowsStimulusToRetina(t *testing.T) {
+	const hIn, wIn = 36, 64
+	for _, proj := range []perspective.Projection{perspective.ProjectionAngular, perspective.ProjectionRectilinear} {
+		cfg := perspective.Default()
+		cfg.RetinaHeight, cfg.RetinaWidth, cfg.Projection = 32, 48, proj
+		m, err := perspective.New(cfg, hIn, wIn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range [][2]float64{{31.5, 17.5}, {10, 6}, {55, 29}, {6, 30}, {40, 12}} {
+			lum := make([]float64, hIn*wIn)
+			for y := range hIn {
+				for x := range wIn {
+					d2 := (float64(x)-c[0])*(float64(x)-c[0]) + (float64(y)-c[1])*(float64(y)-c[1])
+					lum[y*wIn+x] = math.Exp(-d2 / (2 * 1.5 * 1.5))
+				}
+			}
+			ret, _ := initRetina(t, cfg, hIn, wIn, lum, nil)
+			best := 0
+			for i, v := range ret {
+				if v > ret[best] {
+					best = i
+				}
+			}
+			gx, gy, ok := m.StimulusToRetina(c[0], c[1])
+			col := (gx+1)*float64(cfg.RetinaWidth)/2 - 0.5
+			row := (gy+1)*float64(cfg.RetinaHeight)/2 - 0.5
+			gotRow, gotCol := best/cfg.RetinaWidth, best%cfg.RetinaWidth
+			if !ok || math.Abs(float64(gotCol)-col) > 1 || math.Abs(float64(gotRow)-row) > 1 {
+				t.Errorf("%s: blob at stimulus (%.1f, %.1f): brightest retinal pixel (row %d, col %d), StimulusToRetina says (row %.2f, col %.2f, on the retina %v)",
+					proj, c[0], c[1], gotRow, gotCol, row, col, ok)
+			}
+		}
+	}
+}
+
+// TestRectilinearIsTheStimulus checks that a rectilinear retina of half the stimulus's size
+// sees, at initialisation, exactly the stimulus resampled: each retinal pixel's centre lies on
+// the corner shared by a 2×2 block of stimulus pixels, so bilinear sampling returns the
+// block's mean, seen through the retina's pixel curve (v + 1e-5)^0.5 (scale 1, offset 0).
+// 1e-12: float64 round-off of the ray-plane intersection moves the sampling point by ~1e-15
+// pixels; a grid off by a fraction of a pixel (e.g. without the sampling factors, 0.5 % off)
+// blends other pixels in and moves values by 1e-4 or more.
+func TestRectilinearIsTheStimulus(t *testing.T) {
+	const hIn, wIn = 24, 40
+	cfg := perspective.Default()
+	cfg.RetinaHeight, cfg.RetinaWidth, cfg.Projection = hIn/2, wIn/2, perspective.ProjectionRectilinear
+	rng := rand.New(rand.NewPCG(3, 4))
+	lum := make([]float64, hIn*wIn)
+	for i := range lum {
+		lum[i] = rng.Float64()
+	}
+	var want []float64
+	for r := range hIn / 2 {
+		for c := range wIn / 2 {
+			i := 2*r*wIn + 2*c
+			mean := (lum[i] + lum[i+1] + lum[i+wIn] + lum[i+wIn+1]) / 4
+			want = append(want, math.Sqrt(mean+1e-5))
+		}
+	}
+	got, _ := initRetina(t, cfg, hIn, wIn, lum, nil)
+	modeltest.Close(t, "rectilinear retina", got, want, 0, 1e-12)
+}
+
+// TestJitterOff checks that jitter_std 0 turns the monitor's jitter off: the retina under a
+// noise draw is the retina without one, and the SDs get no gradient, so they stay 0 in
+// training (exactly: the noise is multiplied by 0); the released 0.05 moves the retina and
+// gets a gradient.
+func TestJitterOff(t *testing.T) {
+	const hIn, wIn = 12, 20
+	rng := rand.New(rand.NewPCG(5, 6))
+	lum := make([]float64, hIn*wIn)
+	for i := range lum {
+		lum[i] = rng.Float64()
+	}
+	noise := []float64{1, -0.5, 0.8, 0.3, -1.2, 0.7}
+	for _, std := range []float32{0, 0.05} {
+		cfg := perspective.Default()
+		cfg.RetinaHeight, cfg.RetinaWidth, cfg.JitterStd = 8, 12, std
+		still, _ := initRetina(t, cfg, hIn, wIn, lum, nil)
+		moved, grad := initRetina(t, cfg, hIn, wIn, lum, noise)
+		if same := slices.Equal(still, moved); same != (std == 0) {
+			t.Errorf("jitter_std %g: the retina under jitter noise equals the one without: %v, want %v", std, same, std == 0)
+		}
+		if zero := !slices.ContainsFunc(grad, func(v float64) bool { return v != 0 }); zero != (std == 0) {
+			t.Errorf("jitter_std %g: gradient of the jitter's SDs %v, zero: %v, want %v", std, grad, zero, std == 0)
+		}
 	}
 }

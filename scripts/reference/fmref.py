@@ -263,6 +263,18 @@ def angular_grid(height, width, degrees, dtype=torch.float64):
     return ray.to(dtype)
 
 
+def rectilinear_grid(height, width, kx, ky, dtype=torch.float64):
+    """Retina rays of fmcore's rectilinear (pinhole) eye: [H, W, 3]. The ray of each retinal
+    pixel meets the monitor at its initial pose (distance 0.5) at the point the sampling factors
+    kx, ky map to the pixel's own grid coordinate, so the retina sees the stimulus resampled
+    uniformly (fmcore's perspective.ProjectionRectilinear; not in the reference)."""
+    x = (2 * torch.arange(width, dtype=torch.float64) + 1) / width - 1
+    y = (2 * torch.arange(height, dtype=torch.float64) + 1) / height - 1
+    yy, xx = torch.meshgrid(y / ky, x / kx, indexing="ij")
+    ray = torch.stack([xx, yy, torch.full_like(xx, 0.5)], dim=-1)
+    return (ray / ray.norm(dim=-1, keepdim=True)).to(dtype)
+
+
 class Perspective(Module):
     """MlpMonitorRetina: stimulus frame + eye position -> retinal image (shared by streams)."""
 
@@ -272,6 +284,10 @@ class Perspective(Module):
         self.hidden = list(pc["eye_hidden"])
         self.ho, self.wo = pc["retina_height"], pc["retina_width"]
         self.degrees = pc["retina_degrees"]
+        self.jitter_std = pc.get("jitter_std", 0.05)  # fmcore's option; 0: no jitter
+        self.projection = pc.get("retina_projection", "angular")
+        if self.projection not in ("angular", "rectilinear"):
+            raise ValueError(f"perspective.retina_projection {self.projection!r}: want angular or rectilinear")
         self.power = pc["monitor_power"]
         self.periphery = pc.get("periphery", "dark")
         if self.periphery not in ("dark", "extend"):
@@ -293,8 +309,8 @@ class Perspective(Module):
             store.add(pre + ".bias", (o,), spec_const(0.0), fx_normal(0.05 if i == self.layers - 1 else 0.1))
         store.add("perspective.monitor.center", (3,), spec_const([0.0, 0.0, 0.5]), _fx_center)
         store.add("perspective.monitor.angles", (3,), spec_const(0.0), fx_normal(0.1))
-        store.add("perspective.monitor.center_std", (3,), spec_const(0.05), fx_uniform(0.02, 0.08))
-        store.add("perspective.monitor.angle_std", (3,), spec_const(0.05), fx_uniform(0.02, 0.08))
+        store.add("perspective.monitor.center_std", (3,), spec_const(self.jitter_std), fx_uniform(0.02, 0.08))
+        store.add("perspective.monitor.angle_std", (3,), spec_const(self.jitter_std), fx_uniform(0.02, 0.08))
         store.add("perspective.retina_pixel.logit", (1,), spec_const(0.0), fx_normal(0.3))
         store.add("perspective.retina_pixel.scale", (1,), spec_const(1.0), fx_around(1.0, 0.1))
         store.add("perspective.retina_pixel.offset", (1,), spec_const(0.0), fx_normal(0.1))
@@ -318,13 +334,21 @@ class Perspective(Module):
         optional jitter noise [N, 3] each (training) -> retina [N, 1, Ho, Wo]."""
         n = stim.shape[0]
         dt = stim.dtype
-        grid = angular_grid(self.ho, self.wo, self.degrees, dt)  # [Ho, Wo, 3]
+        hi, wi, ho, wo = self.hi, self.wi, self.ho, self.wo
+        kx = (wi / (wi - 1)) * ((wo - 1) / wo)  # the sampling factors (MODEL.md 4.1 step 5)
+        ky = (wi / hi) * (wi / (wi - 1)) * ((ho - 1) / ho)
+        if self.projection == "rectilinear":
+            grid = rectilinear_grid(ho, wo, kx, ky, dt)  # [Ho, Wo, 3]
+        else:
+            grid = angular_grid(ho, wo, self.degrees, dt)
         a = self.eye_angles(eye)
         rot = rotation(a[:, 0], a[:, 1], a[:, 2])  # [N, 3, 3]
         rays = torch.einsum("nij,hwj->nhwi", rot, grid)  # [N, Ho, Wo, 3]
 
         center = self.p("perspective.monitor.center").unsqueeze(0).expand(n, 3)
         angles = self.p("perspective.monitor.angles").unsqueeze(0).expand(n, 3)
+        if self.jitter_std == 0:
+            center_noise = angle_noise = None
         if center_noise is not None:
             center = center + center_noise * self.p("perspective.monitor.center_std")
         if angle_noise is not None:
@@ -338,9 +362,7 @@ class Perspective(Module):
         d = t.unsqueeze(-1) * rays - center[:, None, None, :]
         u = torch.einsum("nhwi,ni->nhw", d, ax_x)
         v = torch.einsum("nhwi,ni->nhw", d, ax_y)
-        hi, wi, ho, wo = self.hi, self.wi, self.ho, self.wo
-        xs = u * (wi / (wi - 1)) * ((wo - 1) / wo)
-        ys = v * (wi / hi) * (wi / (wi - 1)) * ((ho - 1) / ho)
+        xs, ys = u * kx, v * ky
 
         lum = (stim / 255.0) ** self.power
         pad = "zeros" if self.periphery == "dark" else "border"
