@@ -104,6 +104,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"recurrent type", func(c *Config) { c.Core.Recurrent.Type = "gru" }, `core.recurrent.type "gru"`},
 		{"periphery", func(c *Config) { c.Perspective.Periphery = "grey" }, `perspective.periphery "grey"`},
 		{"projection", func(c *Config) { c.Perspective.Projection = "fisheye" }, `perspective.retina_projection "fisheye"`},
+		{"jitter", func(c *Config) { c.Perspective.JitterStd = -0.1 }, "perspective.jitter_std -0.1"},
 		{"nonlinearity", func(c *Config) { c.Modulation.Nonlinearity = "relu6" }, `modulation.nonlinearity "relu6"`},
 		{"too small", func(c *Config) { c.Perspective.RetinaHeight, c.Perspective.RetinaWidth = 4, 4 }, "too small"},
 	} {

@@ -37,12 +37,12 @@ const (
 
 // Config configures the MlpMonitorRetina perspective module (MODEL.md 4.1).
 type Config struct {
-	EyeHidden     []int           `yaml:"eye_hidden"`     // hidden sizes of the eye MLP (2 → … → 3)
-	RetinaHeight  int             `yaml:"retina_height"`  // retinal image height
-	RetinaWidth   int             `yaml:"retina_width"`   // retinal image width
-	RetinaDegrees float64         `yaml:"retina_degrees"` // eccentricity at the grid's x edge, degrees (angular)
-	Projection    Projection      `yaml:"retina_projection"`
-	MonitorPower  float64         `yaml:"monitor_power"` // monitor gamma of the pixel transform
+	EyeHidden     []int           `yaml:"eye_hidden"`        // hidden sizes of the eye MLP (2 → … → 3)
+	RetinaHeight  int             `yaml:"retina_height"`     // retinal image height
+	RetinaWidth   int             `yaml:"retina_width"`      // retinal image width
+	RetinaDegrees float64         `yaml:"retina_degrees"`    // eccentricity at the grid's x edge, degrees (angular)
+	Projection    Projection      `yaml:"retina_projection"` // angular (released) or rectilinear
+	MonitorPower  float64         `yaml:"monitor_power"`     // monitor gamma of the pixel transform
 	Periphery     Periphery       `yaml:"periphery"`
 	Nonlinearity  nn.Nonlinearity `yaml:"nonlinearity"`
 	// RetinaScale and RetinaOffset initialise the learned retina pixel transform's scale and
