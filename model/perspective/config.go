@@ -24,8 +24,9 @@ type Projection string
 const (
 	// ProjectionAngular is the reference's equidistant-azimuthal eye (MODEL.md 4.1 step 3):
 	// retinal pixels equally spaced in visual angle over ±RetinaDegrees. On the monitor at
-	// its initial pose it magnifies the centre and compresses the edges (about 5 times at
-	// the monitor's side edges).
+	// its initial pose it magnifies the centre and compresses the edges: a monitor point at
+	// eccentricity e lies at distance·tan e, so the side edges (e = atan 2 ≈ 63°) are
+	// compressed 1/cos² e = 5 times relative to the centre.
 	ProjectionAngular Projection = "angular"
 	// ProjectionRectilinear is a pinhole eye with a flat retina whose image of the monitor
 	// at its initial pose is the stimulus itself, resampled uniformly pixel centre to pixel
