@@ -14,7 +14,8 @@
 # warms up, so that the rate decays to the end (80 steps, as session 12's 2 epochs of 40,
 # which took about 2 min per run; the 4 epochs validate twice as often). Session 12 measured
 # 1 h 59 min in all for EPOCHS=20 with 2 fine-tuning epochs of 40 steps; the defaults took
-# 2 h 41 min in sessions 14 and 15 without the simulation (2 h 53 min with its 11 min 38 s).
+# 2 h 41 min in sessions 14 and 15 and 2 h 25 min in sessions 16 and 17 without the
+# simulation (2 h 53 min and about 2 h 38 min with its 11 min 38 s).
 # Steps already done in OUT (the dataset, finished runs, finished evaluations) are kept, so a
 # stopped run continues; the time reported is that of every invocation on OUT together.
 set -euo pipefail
@@ -25,8 +26,14 @@ make build
 mkdir -p "$OUT"
 start=$(date +%s)
 before=$(cat "$OUT/seconds" 2>/dev/null || echo 0)
-trap 'echo $((before + $(date +%s) - start)) > "$OUT/seconds"' EXIT
-log() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "$OUT/reproduce.log"; }
+# The time so far is saved at every step and on exit, so that a run killed outright (no
+# EXIT trap) loses at most its current step's time.
+save_seconds() { echo $((before + $(date +%s) - start)) > "$OUT/seconds"; }
+trap save_seconds EXIT
+log() {
+  save_seconds
+  echo "== $(date -u +%H:%M:%S) $*" | tee -a "$OUT/reproduce.log"
+}
 
 # recipe NAME EPOCHS [STEPS] writes OUT/NAME.yaml, configs/small.yaml with EPOCHS epochs (of
 # STEPS steps when given) in one cosine cycle, and prints its path.
