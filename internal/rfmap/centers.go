@@ -13,8 +13,10 @@ const smoothGrid = 1.0
 // y down, in pixels of the frame, origin at the centre of the top-left pixel), and the
 // correlation at the peak, peaks [U]. cortex [U, 3] (µm) and areas [U] pool each unit's
 // map with those of the same area within three pooling SDs; with cortex nil (positions
-// unknown) or Options.Pool 0, each unit stands alone. A unit whose responses never vary
-// gets the frame centre and peak 0.
+// unknown) or Options.Pool 0, each unit stands alone. With Options.Retinotopy the pooled
+// centres of each area are then replaced by an affine map from cortical position, when it
+// fits the units' own maps better (fitRetinotopy). A unit whose responses never vary gets
+// the frame centre and peak 0; peaks are those of the pooled maps.
 func (m *Mapper) Centers(cortex []float32, areas []string) (centers, peaks []float64, err error) {
 	U, P := m.u, m.gh*m.gw
 	if m.n == 0 {
@@ -45,20 +47,33 @@ func (m *Mapper) Centers(cortex []float32, areas []string) (centers, peaks []flo
 		}
 		smooth(c, m.gh, m.gw, taps, line)
 	}
+	own := corr
+	var self []float64
 	if pool {
-		corr = m.poolNeighbours(corr, cortex, areas)
+		corr, self = m.poolNeighbours(corr, cortex, areas)
+	}
+	grid := make([]float64, 2*U) // centres in grid cells
+	peaks = make([]float64, U)
+	for u := range U {
+		if m.rr[u] <= 0 {
+			grid[2*u], grid[2*u+1] = float64(m.gw-1)/2, float64(m.gh-1)/2
+			continue
+		}
+		var v float32
+		grid[2*u], grid[2*u+1], v = peak(corr[u*P:(u+1)*P], m.gh, m.gw)
+		peaks[u] = float64(v)
+	}
+	if pool && m.opt.Retinotopy && m.gh > 1 && m.gw > 1 {
+		m.fitRetinotopy(own, corr, self, cortex, areas, grid)
 	}
 	centers = make([]float64, 2*U)
-	peaks = make([]float64, U)
 	for u := range U {
 		if m.rr[u] <= 0 {
 			centers[2*u], centers[2*u+1] = float64(m.w-1)/2, float64(m.h-1)/2
 			continue
 		}
-		gx, gy, v := peak(corr[u*P:(u+1)*P], m.gh, m.gw)
-		centers[2*u] = (gx+0.5)*float64(m.k) - 0.5
-		centers[2*u+1] = (gy+0.5)*float64(m.k) - 0.5
-		peaks[u] = float64(v)
+		centers[2*u] = (grid[2*u]+0.5)*float64(m.k) - 0.5
+		centers[2*u+1] = (grid[2*u+1]+0.5)*float64(m.k) - 0.5
 	}
 	return centers, peaks, nil
 }
@@ -80,12 +95,14 @@ func smooth(c []float32, gh, gw int, taps, line []float32) {
 }
 
 // poolNeighbours returns, for every unit, the Gaussian-weighted mean of the maps of the
-// units of its area within 3 SDs of cortical distance (itself included).
-func (m *Mapper) poolNeighbours(corr []float32, cortex []float32, areas []string) []float32 {
+// units of its area within 3 SDs of cortical distance (itself included), and its own
+// weight's share of that mean, self [U].
+func (m *Mapper) poolNeighbours(corr []float32, cortex []float32, areas []string) (pooled []float32, self []float64) {
 	U, P := m.u, m.gh*m.gw
 	sd := m.opt.Pool
 	cut := 9 * sd * sd
 	out := make([]float32, U*P)
+	self = make([]float64, U)
 	for u := range U {
 		dst := out[u*P : (u+1)*P]
 		var wsum float64
@@ -106,12 +123,13 @@ func (m *Mapper) poolNeighbours(corr []float32, cortex []float32, areas []string
 				dst[p] += wf * c
 			}
 		}
+		self[u] = 1 / wsum
 		inv := float32(1 / wsum)
 		for p := range dst {
 			dst[p] *= inv
 		}
 	}
-	return out
+	return out, self
 }
 
 // peak returns the position (grid cells, sub-cell by a parabola through the maximum and

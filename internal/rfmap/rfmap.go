@@ -9,7 +9,10 @@
 // blurred, delayed by a causal exponential like a calcium indicator's). When the units'
 // cortical positions are known, each unit's correlation map is first averaged with those
 // of its neighbours in the same area (retinotopy: nearby neurons look at nearby places),
-// which removes most of the noise of a single unit's map.
+// which removes most of the noise of a single unit's map. Then, area by area, an affine
+// map from cortical position to centre is fitted to the units' own maps and replaces the
+// pooled peaks where it explains those maps better (retinotopy.go): on a digital mouse
+// of 300 units it halves the median error of the pooled peaks (TestCentersOfDigitalMouse).
 package rfmap
 
 import (
@@ -30,13 +33,17 @@ type Options struct {
 	Skip int     // frames left out at the start of each trial while the lag filter fills (≥ 1)
 	Pool float64 // SD of the cortical pooling kernel, µm; 0 pools nothing
 	Grid int     // the energy is block-averaged to at most Grid columns
+	// Retinotopy fits, per area, an affine map from cortical position to centre (only
+	// when positions are known and Pool > 0).
+	Retinotopy bool
 }
 
 // DefaultOptions returns the settings for a recording clock of rateHz: a blur of 3/64 of
 // the frame width (3 pixels at 64), a lag of 0.27 s (8 frames at 30 Hz, about a calcium
-// indicator's decay), 0.5 s skipped per trial, pooling over 60 µm, at most 64 columns.
+// indicator's decay), 0.5 s skipped per trial, pooling over 60 µm, at most 64 columns,
+// an affine retinotopic map per area.
 func DefaultOptions(rateHz float64) Options {
-	return Options{Blur: 3.0 / 64, Lag: 0.27 * rateHz, Skip: int(math.Round(0.5 * rateHz)), Pool: 60, Grid: 64}
+	return Options{Blur: 3.0 / 64, Lag: 0.27 * rateHz, Skip: int(math.Round(0.5 * rateHz)), Pool: 60, Grid: 64, Retinotopy: true}
 }
 
 // Mapper accumulates the stimulus–response correlations of one session's trials.

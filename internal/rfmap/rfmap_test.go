@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/fmcore/fmcore/internal/metrics"
@@ -69,11 +70,13 @@ func medianError(centers []float64, truth []float32) float64 {
 // TestCentersOfDigitalMouse maps the receptive fields of a digital mouse from 10 minutes
 // of noisy responses to natural-like clips (300 units at the simulator's default noise).
 // When written: frame centre 16.5 px off (median), each unit alone 15.4 px, pooled over
-// cortical neighbours 5.9 px. The bounds: a cell of the release's 16×24 core map at a
-// quarter of its resolution (4×6) spans about 13 pixels (25° of the retina's 150°;
-// configs/small.yaml's 8×12 map halves it) and the readout position's gradient reaches
-// about one cell, so at most 7 px (about half a 4×6 cell, one 8×12 cell); and pooling must
-// at least halve the error of each unit alone and of the centre.
+// cortical neighbours 5.9 px, with the retinotopic map of each area 2.6 px. The bounds: a
+// cell of the release's 16×24 core map at a quarter of its resolution (4×6) spans about 13
+// pixels (25° of the retina's 150°; configs/small.yaml's 8×12 map halves it) and the
+// readout position's gradient reaches about one cell, so at most 7 px (about half a 4×6
+// cell, one 8×12 cell); pooling must at least halve the error of each unit alone and of
+// the centre; the retinotopic map must take at least a quarter off the pooled error (the
+// simulator's scatter around its areas' maps, 3–6°, is 1.6–3.2 px per axis, the floor).
 func TestCentersOfDigitalMouse(t *testing.T) {
 	truth, mp := digitalMouse(t, 300, 60)
 	if want := 60 * (300 - DefaultOptions(30).Skip); mp.Frames() != want {
@@ -93,14 +96,23 @@ func TestCentersOfDigitalMouse(t *testing.T) {
 	for u, a := range truth.Area {
 		areas[u] = string(a)
 	}
-	pooled, peaks, err := mp.Centers(truth.PositionUM, areas)
+	mp.opt.Retinotopy = false
+	pooled, _, err := mp.Centers(truth.PositionUM, areas)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eAlone, ePooled := medianError(alone, truth.RFPixel), medianError(pooled, truth.RFPixel)
-	t.Logf("median error: frame centre %.1f px, each unit alone %.1f px, pooled %.1f px", guess, eAlone, ePooled)
+	mp.opt.Retinotopy = true
+	fitted, peaks, err := mp.Centers(truth.PositionUM, areas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eAlone, ePooled, eFitted := medianError(alone, truth.RFPixel), medianError(pooled, truth.RFPixel), medianError(fitted, truth.RFPixel)
+	t.Logf("median error: frame centre %.1f px, each unit alone %.1f px, pooled %.1f px, retinotopic map %.1f px", guess, eAlone, ePooled, eFitted)
 	if ePooled > 7 || ePooled > 0.5*eAlone || ePooled > 0.5*guess {
 		t.Errorf("pooled median error %.1f px (alone %.1f, frame centre %.1f), want ≤ 7, ≤ 0.5× alone and ≤ 0.5× the centre's", ePooled, eAlone, guess)
+	}
+	if eFitted > 0.75*ePooled {
+		t.Errorf("retinotopic map's median error %.1f px, want ≤ 0.75× the pooled centres' %.1f", eFitted, ePooled)
 	}
 	for u, p := range peaks {
 		if !(p > 0 && p < 1) {
@@ -202,4 +214,96 @@ func TestErrors(t *testing.T) {
 	if _, _, err := mp.Centers(nan, []string{"V1", "V1", "V1"}); !errors.Is(err, ErrInput) {
 		t.Errorf("Centers with a NaN cortical position: %v, want ErrInput", err)
 	}
+}
+
+// TestRetinotopyOnlyWhereItFits plants 80 units in each of two areas, strips of cortex
+// 1000 × 20 µm, on white-noise frames (responses to the motion energy in a Gaussian window,
+// SD 3 pixels, around each centre, with multiplicative noise of SD 1):
+// in area "line" the centre moves linearly with cortical position, in area "fold" it
+// folds back at the middle of the area (as at the border of two mirror-image maps), where
+// no affine map fits. The line's units must end nearer their centres than pooling alone
+// puts them; the fold's must keep the pooled centres exactly, since its best affine map
+// explains their maps worse than their neighbours do.
+func TestRetinotopyOnlyWhereItFits(t *testing.T) {
+	const H, W, T, sd, perArea = 36, 64, 300, 3.0, 80
+	U := 2 * perArea
+	rng := rand.New(rand.NewPCG(5, 6))
+	cortex := make([]float32, 3*U)
+	areas := make([]string, U)
+	planted := make([]float64, 2*U)
+	for u := range U {
+		s := rng.Float64() // position along the area, 0..1
+		cortex[3*u], cortex[3*u+1] = float32(1000*s), float32(20*rng.Float64())
+		planted[2*u+1] = 17.5 + 2*rng.NormFloat64()
+		if u < perArea {
+			areas[u] = "line"
+			planted[2*u] = 6 + 52*s
+		} else {
+			areas[u] = "fold"
+			planted[2*u] = 6 + 52*math.Abs(2*s-1)
+		}
+	}
+	opt := DefaultOptions(30)
+	mp, err := New(U, H, W, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := make([]uint8, T*H*W)
+	resp := make([]float32, T*U)
+	energy := make([]float64, H*W)
+	for range 6 {
+		for i := range frames {
+			frames[i] = uint8(rng.IntN(256))
+		}
+		acc := make([]float64, U)
+		for tt := 1; tt < T; tt++ {
+			for p := range energy {
+				d := float64(frames[tt*H*W+p]) - float64(frames[(tt-1)*H*W+p])
+				energy[p] = d * d
+			}
+			for u := range U {
+				var e float64
+				x0, y0 := planted[2*u], planted[2*u+1]
+				for y := max(0, int(y0-3*sd)); y < min(H, int(y0+3*sd)+1); y++ {
+					for x := max(0, int(x0-3*sd)); x < min(W, int(x0+3*sd)+1); x++ {
+						dx, dy := float64(x)-x0, float64(y)-y0
+						e += math.Exp(-(dx*dx+dy*dy)/(2*sd*sd)) * energy[y*W+x]
+					}
+				}
+				acc[u] = 0.9*acc[u] + 0.1*e
+				resp[tt*U+u] = float32(acc[u] * (1 + rng.NormFloat64()))
+			}
+		}
+		if err := mp.Add(frames, resp, T); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mp.opt.Retinotopy = false
+	pooled, _, err := mp.Centers(cortex, areas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp.opt.Retinotopy = true
+	fitted, _, err := mp.Centers(cortex, areas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, fold := 2*perArea, 2*U
+	ePooled, eFitted := medianError(pooled[:line], toFloat32(planted[:line])), medianError(fitted[:line], toFloat32(planted[:line]))
+	t.Logf("line: median error pooled %.2f px, retinotopic map %.2f px; fold: pooled %.2f px, after %.2f px", ePooled, eFitted,
+		medianError(pooled[line:fold], toFloat32(planted[line:fold])), medianError(fitted[line:fold], toFloat32(planted[line:fold])))
+	if eFitted >= ePooled {
+		t.Errorf("line: retinotopic map's median error %.2f px, want below the pooled centres' %.2f", eFitted, ePooled)
+	}
+	if !slices.Equal(fitted[line:fold], pooled[line:fold]) {
+		t.Errorf("fold: centres changed by an affine map that does not fit it")
+	}
+}
+
+func toFloat32(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
 }
